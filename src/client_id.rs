@@ -1,0 +1,56 @@
+//! `~/.openctl/client-id`: this machine's identity towards servers
+//! (CONTRACT.md §1). Created on first use; a malformed file is an error,
+//! never silently replaced (that would orphan every session the user owns).
+
+use std::io::ErrorKind;
+
+use anyhow::{Context, Result};
+
+use crate::error::CliError;
+use crate::paths;
+use crate::state;
+
+pub const FILE: &str = "client-id";
+
+/// Read the client id, creating it (UUID v4, mode 0600) if missing.
+pub fn get_or_create() -> Result<String> {
+    let home = paths::ensure_openctl_home()?;
+    let path = home.join(FILE);
+    if let Some(id) = read_existing(&path)? {
+        return Ok(id);
+    }
+    let _lock = state::lock_exclusive(&home.join(".client-id.lock"))?;
+    if let Some(id) = read_existing(&path)? {
+        return Ok(id);
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    state::write_atomic(&path, id.as_bytes())?;
+    Ok(id)
+}
+
+fn read_existing(path: &std::path::Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let id = text.trim();
+            match uuid::Uuid::parse_str(id) {
+                Ok(u) if id.len() == 36 => Ok(Some(u.hyphenated().to_string())),
+                _ => Err(CliError::not_found(format!(
+                    "{} does not hold a valid client id (expected a UUID, found {:?})",
+                    path.display(),
+                    truncate(id, 60)
+                ))
+                .with_hint(
+                    "restore the file from a backup; removing it creates a new identity \
+                     and you lose control of sessions shared so far",
+                )
+                .into()),
+            }
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}

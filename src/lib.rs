@@ -1,0 +1,67 @@
+//! openctl: share a Claude Code session live.
+//!
+//! `run` is the whole program; `main.rs` only calls it. One module per
+//! concern: the CLI definitions (`cli`), the command implementations
+//! (`commands`), local state (`state`, `config`, `shared`, `client_id`),
+//! Claude Code knowledge (`transcript`, `sessions`), repository identity
+//! (`repo`), the wire types (`wire`), the server (`server`) and the daemon
+//! (`daemon`).
+
+pub mod cli;
+pub mod client_id;
+pub mod commands;
+pub mod complete;
+pub mod config;
+pub mod error;
+pub mod output;
+pub mod paths;
+pub mod repo;
+pub mod server_url;
+pub mod sessions;
+pub mod shared;
+pub mod state;
+pub mod time;
+pub mod transcript;
+pub mod wire;
+
+use clap::{CommandFactory, Parser};
+
+/// Parse the command line, run the command, and return the exit code.
+pub fn run() -> i32 {
+    clap_complete::CompleteEnv::with_factory(cli::Cli::command).complete();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let code = match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+                _ => error::Exit::Usage as i32,
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match commands::dispatch(cli) {
+        Ok(()) => 0,
+        Err(err) => report(&err),
+    }
+}
+
+/// Print an error the way every command does and return its exit code.
+fn report(err: &anyhow::Error) -> i32 {
+    if output::is_broken_pipe(err) {
+        return 0;
+    }
+    let mut text = format!("Error: {err}");
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(&format!("\n  caused by: {cause}"));
+        }
+    }
+    if let Some(hint) = error::hint(err) {
+        text.push_str(&format!("\n{} {hint}", output::style_hint("hint:")));
+    }
+    eprintln!("{text}");
+    error::exit_code(err)
+}

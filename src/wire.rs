@@ -1,0 +1,211 @@
+//! The HTTP API between the CLI/daemon and a server (CONTRACT.md), defined
+//! once for client and server.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Header that carries the client's identity.
+pub const CLIENT_ID_HEADER: &str = "x-openctl-client-id";
+/// The only harness this version sends.
+pub const HARNESS_CLAUDE_CODE: &str = "claude-code";
+/// Title sent until one is derived from the transcript.
+pub const DEFAULT_TITLE: &str = "Live Session";
+/// Largest JSON body a server accepts (bytes actually read).
+pub const MAX_JSON_BYTES: usize = 10 * 1024 * 1024;
+/// Largest diff body a server accepts.
+pub const MAX_DIFF_BYTES: usize = 50 * 1024 * 1024;
+
+/// `User-Agent` of every request we send.
+pub fn user_agent() -> String {
+    format!("openctl/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// `GET /api/health`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+}
+
+/// `POST /api/sessions/live` request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LiveRequest {
+    pub title: String,
+    #[serde(alias = "claude_session_id")]
+    pub harness_session_id: String,
+    #[serde(default = "default_harness")]
+    pub harness: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interactive: Option<bool>,
+}
+
+fn default_harness() -> String {
+    HARNESS_CLAUDE_CODE.to_string()
+}
+
+/// `POST /api/sessions/live` response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LiveResponse {
+    pub id: String,
+    pub url: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub resumed: bool,
+    #[serde(default)]
+    pub restored: bool,
+    #[serde(default)]
+    pub message_count: i64,
+    #[serde(default = "minus_one")]
+    pub last_index: i64,
+    /// Ours only: idempotency key of the newest stored message.
+    #[serde(default)]
+    pub last_uuid: Option<String>,
+}
+
+fn minus_one() -> i64 {
+    -1
+}
+
+/// One message as pushed by the daemon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: String,
+    /// Blocks as JSON: the daemon sends only the types the reference server
+    /// accepts (see [`crate::transcript`]); our server stores any object.
+    pub content_blocks: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    /// Ours: the transcript line's uuid, the idempotency key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
+}
+
+/// `POST /api/sessions/:id/messages` request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppendRequest {
+    pub messages: Vec<Message>,
+}
+
+/// `POST /api/sessions/:id/messages` response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppendResponse {
+    pub appended: i64,
+    pub message_count: i64,
+    pub last_index: i64,
+}
+
+/// `PUT /api/sessions/:id/diff` response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DiffResponse {
+    pub files_changed: i64,
+    pub additions: i64,
+    pub deletions: i64,
+}
+
+/// `POST /api/sessions/:id/complete` request.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CompleteRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_diff: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+}
+
+/// `POST /api/sessions/:id/complete` response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CompleteResponse {
+    pub status: String,
+    pub message_count: i64,
+    pub duration_seconds: i64,
+}
+
+/// `PATCH /api/sessions/:id` request.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PatchRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// Error body of every non-2xx answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+/// A session as the server describes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub status: String,
+    #[serde(default)]
+    pub harness: String,
+    #[serde(default)]
+    pub harness_session_id: String,
+    #[serde(default)]
+    pub project_path: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub repo_url: Option<String>,
+    #[serde(default)]
+    pub interactive: bool,
+    #[serde(default)]
+    pub created_at: String,
+    #[serde(default)]
+    pub updated_at: String,
+    #[serde(default)]
+    pub completed_at: Option<String>,
+    #[serde(default)]
+    pub message_count: i64,
+}
+
+/// A stored message as the server returns it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredMessage {
+    pub message_index: i64,
+    pub role: String,
+    pub content_blocks: Vec<Value>,
+    #[serde(default)]
+    pub timestamp: Option<String>,
+    #[serde(default)]
+    pub uuid: Option<String>,
+}
+
+/// A stored diff as the server returns it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredDiff {
+    pub diff: String,
+    pub files_changed: i64,
+    pub additions: i64,
+    pub deletions: i64,
+    #[serde(default)]
+    pub updated_at: String,
+}
+
+/// `GET /api/sessions/:id` response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionDetail {
+    pub session: SessionInfo,
+    pub messages: Vec<StoredMessage>,
+    pub diffs: Vec<StoredDiff>,
+}
+
+/// `GET /api/sessions?claude_session_id=` response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LookupResponse {
+    pub session: Option<SessionInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}

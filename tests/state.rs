@@ -1,0 +1,1 @@
+//! Local state: config.json, shared-sessions.json, client-id.
