@@ -7,15 +7,20 @@
 //! (`repo`), the wire types (`wire`), the server (`server`) and the daemon
 //! (`daemon`).
 
+pub mod api_client;
 pub mod cli;
 pub mod client_id;
 pub mod commands;
 pub mod complete;
 pub mod config;
+pub mod daemon;
 pub mod error;
+pub mod hook;
 pub mod output;
 pub mod paths;
+pub mod redact;
 pub mod repo;
+pub mod server;
 pub mod server_url;
 pub mod sessions;
 pub mod shared;

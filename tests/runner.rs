@@ -3,4 +3,11 @@
 mod common;
 
 mod cli;
+mod completions;
+mod daemon;
+mod hook;
+mod plugin;
+mod redact;
+mod server;
+mod share;
 mod state;

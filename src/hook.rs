@@ -1,0 +1,1 @@
+//! The git post-commit reminder and the Claude Code hook helpers (issue 6).

@@ -1,0 +1,1 @@
+//! Secret redaction before anything leaves the machine (issue 8).
