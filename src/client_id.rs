@@ -14,7 +14,11 @@ pub const FILE: &str = "client-id";
 
 /// Read the client id, creating it (UUID v4, mode 0600) if missing.
 pub fn get_or_create() -> Result<String> {
-    let home = paths::ensure_openctl_home()?;
+    get_or_create_in(&paths::ensure_openctl_home()?)
+}
+
+/// [`get_or_create`] in an explicit openctl home.
+pub fn get_or_create_in(home: &std::path::Path) -> Result<String> {
     let path = home.join(FILE);
     if let Some(id) = read_existing(&path)? {
         return Ok(id);
@@ -53,4 +57,41 @@ fn read_existing(path: &std::path::Path) -> Result<Option<String>> {
 
 fn truncate(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_once_private_and_stable() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = get_or_create_in(dir.path()).unwrap();
+        let b = get_or_create_in(dir.path()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(uuid::Uuid::parse_str(&a).unwrap().get_version_num(), 4);
+        let raw = std::fs::read_to_string(dir.path().join(FILE)).unwrap();
+        assert_eq!(raw, a, "bare uuid, no newline");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join(FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn malformed_is_an_error_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(FILE), "not-a-uuid").unwrap();
+        let err = get_or_create_in(dir.path()).unwrap_err();
+        assert!(
+            err.to_string().contains("does not hold a valid client id"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(FILE)).unwrap(),
+            "not-a-uuid"
+        );
+    }
 }

@@ -430,6 +430,27 @@ pub fn first_cwd(path: &Path) -> Option<String> {
     None
 }
 
+/// Visit every complete line of a transcript with its 1-based line number,
+/// streaming the file (a half-written last line is not visited).
+pub fn for_each_line(path: &Path, mut visit: impl FnMut(u64, Line)) -> Result<()> {
+    use std::io::BufRead;
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 || !line.ends_with(b"\n") {
+            return Ok(());
+        }
+        number += 1;
+        visit(number, parse_line(&line));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

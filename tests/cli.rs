@@ -19,3 +19,280 @@ fn usage_errors_exit_64() {
     );
     assert_eq!(env.run(&[]).status.code(), Some(64));
 }
+
+#[test]
+fn every_command_has_help() {
+    let env = TestEnv::new();
+    let groups: &[&[&str]] = &[
+        &["session", "share"],
+        &["session", "unshare"],
+        &["session", "list"],
+        &["session", "redactions"],
+        &["share"],
+        &["repo", "allow"],
+        &["repo", "deny"],
+        &["repo", "list"],
+        &["daemon", "start"],
+        &["daemon", "stop"],
+        &["daemon", "status"],
+        &["daemon", "logs"],
+        &["config", "get"],
+        &["config", "set"],
+        &["config", "unset"],
+        &["config", "list"],
+        &["completions"],
+        &["hook", "install"],
+        &["hook", "uninstall"],
+        &["hook", "status"],
+        &["hook", "post-commit"],
+        &["server"],
+        &["demo"],
+    ];
+    for g in groups {
+        let mut args = g.to_vec();
+        args.push("--help");
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).contains("Usage: openctl"), "{args:?}");
+    }
+}
+
+const A: &str = "7f3a1c2e-0000-4000-8000-000000000001";
+const B: &str = "7f3b9d4e-0000-4000-8000-000000000002";
+const C: &str = "0c0c0c0c-0000-4000-8000-000000000003";
+
+fn project(env: &TestEnv) -> std::path::PathBuf {
+    let p = env.path().join("work/my_app.v2");
+    std::fs::create_dir_all(&p).unwrap();
+    git(&p, &["init", "-q"]);
+    p.canonicalize().unwrap()
+}
+
+fn set_mtime(path: &std::path::Path, secs_ago: u64) {
+    let t = std::time::SystemTime::now() - std::time::Duration::from_secs(secs_ago);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
+fn three_sessions(env: &TestEnv) -> std::path::PathBuf {
+    let p = project(env);
+    let a = env.write_session(
+        &p,
+        A,
+        &[
+            user_line(
+                "u1",
+                &p,
+                "<command-name>/init</command-name> Fix   the login bug",
+            ),
+            assistant_line("a1", &p, "ok"),
+        ],
+    );
+    let b = env.write_session(&p, B, &[user_line("u2", &p, "Second session")]);
+    let other = env.path().join("elsewhere");
+    std::fs::create_dir_all(&other).unwrap();
+    let c = env.write_session(&other, C, &[user_line("u3", &other, "Other project")]);
+    set_mtime(&a, 300);
+    set_mtime(&b, 100);
+    set_mtime(&c, 10);
+    // Not sessions: subagent transcripts and spill files.
+    let dir = env.project_dir(&p);
+    std::fs::write(
+        dir.join("agent-1234.jsonl"),
+        user_line("x", &p, "sub") + "\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join(A).join("subagents")).unwrap();
+    std::fs::write(
+        dir.join(A).join("subagents/agent-9.jsonl"),
+        user_line("y", &p, "sub") + "\n",
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn session_list_current_project_newest_first() {
+    let env = TestEnv::new();
+    let p = three_sessions(&env);
+    let out = env
+        .cmd(&["session", "list", "--json"])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list[0]["uuid"], B);
+    assert_eq!(list[1]["uuid"], A);
+    assert_eq!(list[1]["title"], "/init Fix the login bug");
+    assert_eq!(list[1]["lines"], 2);
+    assert_eq!(list[1]["shared"], false);
+
+    let all = env.ok(&["session", "list", "--all"]);
+    let order: Vec<&str> = all.lines().map(|l| &l[..36]).collect();
+    assert_eq!(order, vec![C, B, A]);
+
+    // From a subdirectory the project is still found.
+    let sub = p.join("src");
+    std::fs::create_dir_all(&sub).unwrap();
+    let out = env
+        .cmd(&["session", "list"])
+        .current_dir(&sub)
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out).lines().count(), 2, "{}", stderr(&out));
+}
+
+#[test]
+fn session_names_resolve() {
+    let env = TestEnv::new();
+    let p = three_sessions(&env);
+    let resolve = |args: &[&str]| {
+        let mut all = vec!["session", "share", "--dry-run", "--allow-repo", "--json"];
+        all.extend_from_slice(args);
+        env.cmd(&all).current_dir(&p).output().unwrap()
+    };
+    let session_of = |out: std::process::Output| -> String {
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["session"].as_str().unwrap().to_string()
+    };
+    assert_eq!(session_of(resolve(&["7f3a"])), A);
+    assert_eq!(session_of(resolve(&[B])), B);
+    let path = env.project_dir(&p).join(format!("{A}.jsonl"));
+    assert_eq!(session_of(resolve(&[path.to_str().unwrap()])), A);
+    // Default: the newest session of this directory's project (not C,
+    // which is newer but belongs to another project).
+    assert_eq!(session_of(resolve(&[])), B);
+    // CLAUDE_SESSION_ID wins over the project default.
+    let out = env
+        .cmd(&["share", "--dry-run", "--json"])
+        .current_dir(&p)
+        .env("CLAUDE_SESSION_ID", A)
+        .output()
+        .unwrap();
+    assert_eq!(session_of(out), A);
+
+    let out = resolve(&["7f3"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(A) && err.contains(B) && err.contains("matches 2 sessions"),
+        "{err}"
+    );
+    let out = resolve(&["0000dead"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("Session not found: 0000dead"),
+        "{}",
+        stderr(&out)
+    );
+    let missing = env.path().join("nope.jsonl");
+    let out = resolve(&[missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("Session not found"),
+        "{}",
+        stderr(&out)
+    );
+    let empty = env.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = env
+        .cmd(&["share", "--dry-run"])
+        .current_dir(&empty)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("Session not found"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn share_denied_repo_without_tty_exits_2_with_hint() {
+    let env = TestEnv::new();
+    let p = three_sessions(&env);
+    let out = env
+        .cmd(&["share", A, "--dry-run"])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("is not allowed for http://localhost:3000"),
+        "{err}"
+    );
+    assert!(err.contains("Run: openctl repo allow"), "{err}");
+    assert!(err.contains("--allow-repo"), "{err}");
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn fixtures_map_to_the_expected_messages() {
+    use openctl::transcript::{for_each_line, Line};
+    let expect = [
+        ("cc2.1.14-automated-run-task-agent.jsonl", 41 + 55),
+        ("cc2.1.97-redacted-thinking.jsonl", 3 + 6),
+        ("cc2.1.112-hackathon-compact-queue.jsonl", 224 + 312),
+    ];
+    let allowed = ["text", "thinking", "tool_use", "tool_result", "image"];
+    for (name, want) in expect {
+        let mut count = 0;
+        let mut malformed = 0;
+        for_each_line(&fixture(name), |_, line| match line {
+            Line::Message(m) => {
+                count += 1;
+                assert!(m.uuid.is_some(), "{name}: message without uuid");
+                for b in &m.content_blocks {
+                    let t = b["type"].as_str().unwrap();
+                    assert!(
+                        allowed.contains(&t),
+                        "{name}: block type {t} not normalized"
+                    );
+                    if t == "tool_result" {
+                        assert!(
+                            b["content"].is_string(),
+                            "{name}: tool_result not flattened"
+                        );
+                    }
+                }
+            }
+            Line::Malformed => malformed += 1,
+            Line::Other => {}
+        })
+        .unwrap();
+        assert_eq!(count, want, "{name}");
+        assert_eq!(malformed, 0, "{name}");
+    }
+    // The half-written last line is not a line yet.
+    let mut lines = 0;
+    for_each_line(&fixture("fixture-truncated-last-line.jsonl"), |_, _| {
+        lines += 1
+    })
+    .unwrap();
+    let raw = std::fs::read(fixture("fixture-truncated-last-line.jsonl")).unwrap();
+    assert_eq!(lines, raw.iter().filter(|b| **b == b'\n').count());
+    assert!(!raw.ends_with(b"\n"));
+}
+
+#[test]
+fn fixture_titles_and_summaries() {
+    let s = openctl::transcript::summarize(&fixture("cc2.1.112-hackathon-compact-queue.jsonl"))
+        .unwrap();
+    assert_eq!(s.lines, 1338);
+    assert!(s.cwd.is_some());
+    let title = s.title.unwrap();
+    assert!(
+        !title.is_empty() && title.chars().count() <= 81 && !title.contains('<'),
+        "{title}"
+    );
+}

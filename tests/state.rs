@@ -1,1 +1,261 @@
-//! Local state: config.json, shared-sessions.json, client-id.
+//! Local state: config.json, shared-sessions.json, repository allowlists.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Stdio;
+
+use crate::common::*;
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn repo_allow_list_deny_round_trip() {
+    let env = TestEnv::new();
+    let repo = env.git_repo("proj", Some("git@github.com:Org/Repo.git"));
+    let sub = repo.join("src/deep");
+    std::fs::create_dir_all(&sub).unwrap();
+    env.ok(&["repo", "allow", sub.to_str().unwrap()]);
+    assert_eq!(env.ok(&["repo", "list"]).trim(), "github.com/Org/Repo");
+
+    let cfg = env.read_json("config.json");
+    assert_eq!(
+        cfg["servers"]["http://localhost:3000"]["allowedRepos"][0],
+        "github.com/Org/Repo"
+    );
+    assert_eq!(mode(&env.openctl_home), 0o700);
+    assert_eq!(mode(&env.openctl_home.join("config.json")), 0o600);
+
+    // Allowing twice keeps one entry.
+    env.ok(&["repo", "allow", repo.to_str().unwrap()]);
+    let cfg = env.read_json("config.json");
+    assert_eq!(
+        cfg["servers"]["http://localhost:3000"]["allowedRepos"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Deny by repo id (as tab completion offers it).
+    env.ok(&["repo", "deny", "github.com/Org/Repo"]);
+    assert_eq!(env.ok(&["repo", "list"]).trim(), "");
+}
+
+#[test]
+fn server_urls_are_normalized_keys() {
+    let env = TestEnv::new();
+    let repo = env.git_repo("proj", Some("https://GitHub.com/Org/Repo.git"));
+    env.ok(&[
+        "repo",
+        "allow",
+        repo.to_str().unwrap(),
+        "-s",
+        "HTTP://Example.COM:80/",
+    ]);
+    let out = env.ok(&["repo", "list", "-s", "http://example.com", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["http://example.com"][0], "github.com/Org/Repo");
+    let all = env.ok(&["repo", "list", "--all"]);
+    assert!(all.contains("http://example.com:"), "{all}");
+}
+
+#[test]
+fn repo_without_remote_is_its_root_path_and_odd_paths_work() {
+    let env = TestEnv::new();
+    let repo = env.git_repo("my repo #1 (ü)~x", None);
+    std::fs::create_dir_all(repo.join("a b")).unwrap();
+    env.ok(&["repo", "allow", repo.join("a b").to_str().unwrap()]);
+    let root = repo.canonicalize().unwrap();
+    assert_eq!(env.ok(&["repo", "list"]).trim(), root.to_str().unwrap());
+}
+
+#[test]
+fn linked_worktree_shares_identity_with_main_repo() {
+    let env = TestEnv::new();
+    let repo = env.git_repo("main-repo", None);
+    std::fs::write(repo.join("f"), "x").unwrap();
+    git(&repo, &["add", "f"]);
+    git(&repo, &["commit", "-qm", "init"]);
+    let wt = env.path().join("linked");
+    git(&repo, &["worktree", "add", "-q", wt.to_str().unwrap()]);
+    env.ok(&["repo", "allow", wt.to_str().unwrap()]);
+    assert_eq!(
+        env.ok(&["repo", "list"]).trim(),
+        repo.canonicalize().unwrap().to_str().unwrap()
+    );
+}
+
+#[test]
+fn not_a_repo_is_a_clear_error() {
+    let env = TestEnv::new();
+    let dir = env.path().join("plain");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = env.run(&["repo", "allow", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("is not inside a git repository"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn concurrent_allows_all_land() {
+    let env = TestEnv::new();
+    let repos: Vec<_> = (0..24)
+        .map(|i| {
+            env.git_repo(
+                &format!("r{i}"),
+                Some(&format!("https://github.com/o/r{i}")),
+            )
+        })
+        .collect();
+    let children: Vec<_> = repos
+        .iter()
+        .map(|r| {
+            env.cmd(&["repo", "allow", r.to_str().unwrap()])
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let listed = env.ok(&["repo", "list"]);
+    for i in 0..24 {
+        assert!(
+            listed.lines().any(|l| l == format!("github.com/o/r{i}")),
+            "r{i} missing from:\n{listed}"
+        );
+    }
+    assert_eq!(listed.lines().count(), 24);
+}
+
+#[test]
+fn corrupt_config_is_never_overwritten() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(&env.openctl_home).unwrap();
+    let path = env.openctl_home.join("config.json");
+    std::fs::write(&path, "{\"servers\": {").unwrap();
+    let repo = env.git_repo("proj", Some("https://github.com/o/r"));
+    let out = env.run(&["repo", "allow", repo.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains(path.to_str().unwrap()), "{err}");
+    assert!(err.contains("not valid JSON"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"servers\": {");
+    // Reading commands fail the same way instead of pretending it is empty.
+    assert_eq!(env.run(&["repo", "list"]).status.code(), Some(1));
+    assert_eq!(env.run(&["config", "list"]).status.code(), Some(1));
+}
+
+#[test]
+fn corrupt_shared_sessions_is_reported() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(&env.openctl_home).unwrap();
+    let path = env.openctl_home.join("shared-sessions.json");
+    std::fs::write(&path, "not json").unwrap();
+    let out = env.run(&["session", "list", "--all"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("shared-sessions.json"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "not json");
+}
+
+#[test]
+fn unknown_config_keys_are_preserved() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(&env.openctl_home).unwrap();
+    std::fs::write(
+        env.openctl_home.join("config.json"),
+        r#"{"server":"http://localhost:3000","futureKey":{"x":[1,2]},"servers":{"http://localhost:3000":{"allowedRepos":[],"extra":true}}}"#,
+    )
+    .unwrap();
+    let repo = env.git_repo("proj", Some("https://github.com/o/r"));
+    env.ok(&["repo", "allow", repo.to_str().unwrap()]);
+    env.ok(&["config", "set", "idle_timeout", "120"]);
+    let cfg = env.read_json("config.json");
+    assert_eq!(cfg["futureKey"]["x"][1], 2);
+    assert_eq!(cfg["servers"]["http://localhost:3000"]["extra"], true);
+    assert_eq!(
+        cfg["servers"]["http://localhost:3000"]["allowedRepos"][0],
+        "github.com/o/r"
+    );
+    assert_eq!(cfg["idleTimeoutSeconds"], 120);
+}
+
+#[test]
+fn config_get_set_unset_list() {
+    let env = TestEnv::new();
+    assert_eq!(
+        env.ok(&["config", "get", "server"]).trim(),
+        "http://localhost:3000"
+    );
+    env.ok(&["config", "set", "server", "https://Share.Example.com/"]);
+    assert_eq!(
+        env.ok(&["config", "get", "server"]).trim(),
+        "https://share.example.com"
+    );
+    env.ok(&[
+        "config",
+        "set",
+        "redact",
+        "false",
+        "-s",
+        "http://localhost:3000",
+    ]);
+    assert_eq!(
+        env.ok(&["config", "get", "redact", "-s", "http://localhost:3000"])
+            .trim(),
+        "false"
+    );
+    // Per-server default applies to the default server.
+    assert_eq!(env.ok(&["config", "get", "redact"]).trim(), "true");
+    let list: serde_json::Value =
+        serde_json::from_str(&env.ok(&["config", "list", "--json"])).unwrap();
+    assert_eq!(list["server"]["value"], "https://share.example.com");
+    assert_eq!(list["idle_timeout"]["set"], false);
+    env.ok(&["config", "unset", "server"]);
+    assert_eq!(
+        env.ok(&["config", "get", "server"]).trim(),
+        "http://localhost:3000"
+    );
+
+    let out = env.run(&["config", "set", "colour", "blue"]);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(
+        stderr(&out).contains("known keys: server, idle_timeout"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.run(&["config", "set", "idle_timeout", "soon"]);
+    assert_eq!(out.status.code(), Some(64));
+    let out = env.run(&["config", "set", "server", "ftp://x"]);
+    assert_eq!(out.status.code(), Some(64));
+}
+
+#[test]
+fn server_resolution_order() {
+    let mut env = TestEnv::new();
+    let repo = env.git_repo("proj", Some("https://github.com/o/r"));
+    env.ok(&["config", "set", "server", "http://from-config:1"]);
+    env.env
+        .push(("OPENCTL_SERVER_URL".into(), "http://from-env:2".into()));
+    env.ok(&["repo", "allow", repo.to_str().unwrap()]);
+    env.ok(&[
+        "repo",
+        "allow",
+        repo.to_str().unwrap(),
+        "-s",
+        "http://from-flag:3",
+    ]);
+    let cfg = env.read_json("config.json");
+    assert!(cfg["servers"]["http://from-env:2"].is_object());
+    assert!(cfg["servers"]["http://from-flag:3"].is_object());
+    assert!(cfg["servers"].get("http://from-config:1").is_none());
+}
