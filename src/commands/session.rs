@@ -166,12 +166,12 @@ pub fn list(args: &ListArgs) -> Result<()> {
         sessions::for_project(&std::env::current_dir()?)
     };
     let shares = shared::load()?;
-    let mut rows = Vec::with_capacity(files.len());
-    for f in &files {
-        let summary = transcript::summarize(&f.path).unwrap_or_default();
-        let share = shares.get(&f.uuid);
-        rows.push((f, summary, share));
-    }
+    let summaries = summarize_all(&files);
+    let rows: Vec<_> = files
+        .iter()
+        .zip(summaries)
+        .map(|(f, s)| (f, s, shares.get(&f.uuid)))
+        .collect();
     if args.json {
         let list: Vec<serde_json::Value> = rows
             .iter()
@@ -221,4 +221,35 @@ pub fn list(args: &ListArgs) -> Result<()> {
         ))?;
     }
     Ok(())
+}
+
+/// Summaries of many transcripts, read in parallel (the work is reading
+/// whole files to count lines, so it scales with the cores).
+fn summarize_all(files: &[SessionFile]) -> Vec<Summary> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    if files.len() < 2 || workers == 1 {
+        return files
+            .iter()
+            .map(|f| transcript::summarize(&f.path).unwrap_or_default())
+            .collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut out: Vec<Summary> = vec![Summary::default(); files.len()];
+    let results = std::sync::Mutex::new(&mut out);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(f) = files.get(i) else { break };
+                let s = transcript::summarize(&f.path).unwrap_or_default();
+                if let Ok(mut r) = results.lock() {
+                    r[i] = s;
+                }
+            });
+        }
+    });
+    out
 }
