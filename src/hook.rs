@@ -399,7 +399,7 @@ fn newest_active_session(
             }
         }
     }
-    active.sort_by(|a, b| b.0.modified.cmp(&a.0.modified));
+    active.sort_by_key(|s| std::cmp::Reverse(s.0.modified));
     active
         .into_iter()
         .find(|(s, dir)| match transcript::first_cwd(&s.path) {
