@@ -112,9 +112,6 @@ pub fn managed_by(dir: &Path, workdir: Option<&Path>) -> Option<&'static str> {
         return Some("husky");
     }
     if let Some(root) = workdir {
-        if root.join(".husky").is_dir() && dir.starts_with(root.join(".husky")) {
-            return Some("husky");
-        }
         for name in [
             "lefthook.yml",
             "lefthook.yaml",

@@ -1,6 +1,7 @@
 //! Integration tests: the git post-commit reminder (issue 6). Real
 //! repositories, real `git commit`, the real binary on PATH; the reminder is
 //! checked on a pseudo-terminal (util-linux `script`) and off one.
+#![cfg(unix)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
