@@ -5,5 +5,7 @@
 # completes it. A hook must never break Claude Code: this always exits 0.
 if command -v openctl >/dev/null 2>&1; then
     openctl hook claude-session-end || true
+else
+    cat >/dev/null  # consume the input so Claude Code's write never fails
 fi
 exit 0
