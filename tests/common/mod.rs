@@ -202,3 +202,17 @@ pub fn stderr(out: &Output) -> String {
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+// ---- hook / plugin / completions (issue 6) helpers ----
+
+/// PATH with the directory of the binary under test first, so scripts that
+/// call `openctl` run this build.
+pub fn path_with_bin() -> String {
+    let bin_dir = Path::new(BIN).parent().expect("binary dir");
+    format!("{}:/usr/local/bin:/usr/bin:/bin", bin_dir.display())
+}
+
+/// PATH without any openctl binary.
+pub fn path_without_bin() -> &'static str {
+    "/usr/local/bin:/usr/bin:/bin"
+}
