@@ -886,3 +886,339 @@ fn default_database_lives_in_openctl_home_and_sigterm_is_clean() {
     let wal = env.openctl_home.join("server.db-wal");
     assert!(!wal.exists() || std::fs::metadata(&wal).expect("wal").len() == 0);
 }
+
+/// One Server-Sent Event as a viewer sees it.
+#[derive(Debug, Clone, Default)]
+struct Sse {
+    event: String,
+    id: Option<String>,
+    data: String,
+}
+
+/// Follow `path` in a thread; every event (and `:` comment, as event
+/// "comment") arrives on the returned channel.
+fn follow(
+    server: &TestServer,
+    path: &str,
+    last_event_id: Option<&str>,
+) -> std::sync::mpsc::Receiver<Sse> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(None)
+        .build()
+        .expect("client");
+    let mut req = client
+        .get(server.api(path))
+        .header("Accept", "text/event-stream");
+    if let Some(id) = last_event_id {
+        req = req.header("Last-Event-ID", id);
+    }
+    let res = req.send().expect("open event stream");
+    assert_eq!(res.status().as_u16(), 200, "GET {path}");
+    let ctype = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert!(ctype.starts_with("text/event-stream"), "{ctype}");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut current = Sse::default();
+        for line in std::io::BufReader::new(res).lines() {
+            let Ok(line) = line else { return };
+            if line.is_empty() {
+                if (!current.event.is_empty() || !current.data.is_empty())
+                    && tx.send(std::mem::take(&mut current)).is_err()
+                {
+                    return;
+                }
+            } else if let Some(c) = line.strip_prefix(':') {
+                let _ = tx.send(Sse {
+                    event: "comment".into(),
+                    id: None,
+                    data: c.trim().into(),
+                });
+            } else if let Some(v) = line.strip_prefix("event:") {
+                current.event = v.trim().into();
+            } else if let Some(v) = line.strip_prefix("id:") {
+                current.id = Some(v.trim().into());
+            } else if let Some(v) = line.strip_prefix("data:") {
+                current.data.push_str(v.strip_prefix(' ').unwrap_or(v));
+            }
+        }
+    });
+    rx
+}
+
+fn next_event(rx: &std::sync::mpsc::Receiver<Sse>, kind: &str) -> Sse {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let ev = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no `{kind}` event within 30 s"));
+        if ev.event == kind {
+            return ev;
+        }
+    }
+}
+
+#[test]
+fn event_stream_replays_then_follows_live() {
+    let env = TestEnv::new();
+    let server = TestServer::start(&env);
+    let id = id_of(&live(&server, CLIENT, "claude-sse"));
+    push(
+        &server,
+        &id,
+        CLIENT,
+        vec![
+            text_message("a", "user", "zero"),
+            text_message("b", "assistant", "one"),
+        ],
+    );
+    let events = format!("/api/sessions/{id}/events");
+
+    // A late viewer gets everything from the start, then live updates.
+    let rx = follow(&server, &events, None);
+    for i in 0..2 {
+        let ev = next_event(&rx, "message");
+        assert_eq!(ev.id.as_deref(), Some(i.to_string().as_str()));
+        let m: Value = serde_json::from_str(&ev.data).expect("message json");
+        assert_eq!(m["message_index"], i);
+    }
+    push(&server, &id, CLIENT, vec![text_message("c", "user", "two")]);
+    let ev = next_event(&rx, "message");
+    assert_eq!(ev.id.as_deref(), Some("2"));
+    let m: Value = serde_json::from_str(&ev.data).expect("json");
+    assert_eq!(m["content_blocks"][0]["text"], "two");
+    assert_eq!(m["uuid"], "c");
+
+    send(
+        &server,
+        "PATCH",
+        &format!("/api/sessions/{id}"),
+        Some(CLIENT),
+        Some(json!({"title": "New title"}).to_string()),
+    );
+    let ev = next_event(&rx, "title");
+    assert_eq!(
+        serde_json::from_str::<Value>(&ev.data).expect("json")["title"],
+        "New title"
+    );
+    http()
+        .put(server.api(&format!("/api/sessions/{id}/diff")))
+        .header("X-Openctl-Client-ID", CLIENT)
+        .body("--- a/f\n+++ b/f\n+x\n")
+        .send()
+        .expect("diff");
+    let ev = next_event(&rx, "diff");
+    assert_eq!(
+        serde_json::from_str::<Value>(&ev.data).expect("json")["additions"],
+        1
+    );
+
+    // Reconnects resume after Last-Event-ID, or at ?from=.
+    let resumed = follow(&server, &events, Some("1"));
+    assert_eq!(next_event(&resumed, "message").id.as_deref(), Some("2"));
+    let from = follow(&server, &format!("{events}?from=1"), None);
+    assert_eq!(next_event(&from, "message").id.as_deref(), Some("1"));
+
+    post(
+        &server,
+        &format!("/api/sessions/{id}/complete"),
+        Some(CLIENT),
+        json!({}),
+    );
+    let ev = next_event(&rx, "complete");
+    assert_eq!(
+        serde_json::from_str::<Value>(&ev.data).expect("json")["status"],
+        "complete"
+    );
+    // A viewer of a completed session is told so after the replay.
+    let late = follow(&server, &events, None);
+    next_event(&late, "complete");
+
+    assert_eq!(
+        send(&server, "GET", "/api/sessions/nope/events", None, None).0,
+        404
+    );
+    assert_eq!(
+        send(&server, "GET", &format!("{events}?from=x"), None, None).0,
+        400
+    );
+}
+
+#[test]
+fn event_stream_sends_keep_alive_comments() {
+    // In-process, through the library entry point, with a short interval.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let mut opts = openctl::server::ServerOptions::new(dir.path().join("s.db"));
+    opts.keep_alive = Duration::from_millis(200);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = runtime.spawn(openctl::server::serve(listener, opts, async {
+        let _ = stop_rx.await;
+    }));
+    let base = format!("http://{addr}");
+    let created: Value = http()
+        .post(format!("{base}/api/sessions/live"))
+        .header("X-Openctl-Client-ID", CLIENT)
+        .body(json!({"title": "t", "harness_session_id": "ka"}).to_string())
+        .send()
+        .expect("live")
+        .json()
+        .expect("json");
+    let client = reqwest::blocking::Client::builder()
+        .timeout(None)
+        .build()
+        .expect("client");
+    let res = client
+        .get(format!("{base}/api/sessions/{}/events", id_of(&created)))
+        .send()
+        .expect("events");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(res).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+        let _ = tx.send("<closed>".to_string());
+    });
+    let line = wait_for("a keep-alive comment", Duration::from_secs(20), || {
+        rx.try_recv().ok().filter(|l| l.starts_with(':'))
+    });
+    assert_eq!(line, ": keep-alive");
+    // Shutdown ends open streams and returns cleanly.
+    stop_tx.send(()).expect("stop");
+    let served = runtime.block_on(handle).expect("join");
+    assert!(served.is_ok(), "{served:?}");
+    wait_for(
+        "the stream to close on shutdown",
+        Duration::from_secs(20),
+        || rx.try_recv().ok().filter(|l| l == "<closed>"),
+    );
+}
+
+#[test]
+fn twenty_writers_and_fifty_viewers_lose_nothing() {
+    const WRITERS: usize = 20;
+    const VIEWERS: usize = 50;
+    const BATCHES: usize = 20;
+    const PER_BATCH: usize = 5;
+    let total = (BATCHES * PER_BATCH) as i64;
+    let env = TestEnv::new();
+    let server = TestServer::start(&env);
+    let ids: Vec<String> = (0..WRITERS)
+        .map(|w| id_of(&live(&server, CLIENT, &format!("load-{w}"))))
+        .collect();
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel::<(usize, i64)>();
+    let mut viewer_of = Vec::new();
+    for v in 0..VIEWERS {
+        let session = v % WRITERS;
+        viewer_of.push(session);
+        // Half the viewers join before the writers start, half replay later.
+        if v % 2 == 0 {
+            let rx = follow(
+                &server,
+                &format!("/api/sessions/{}/events", ids[session]),
+                None,
+            );
+            let tx = seen_tx.clone();
+            std::thread::spawn(move || {
+                while let Ok(ev) = rx.recv() {
+                    if ev.event == "message" {
+                        let idx = ev.id.and_then(|i| i.parse().ok()).unwrap_or(-1);
+                        if tx.send((v, idx)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    }
+    let started = std::time::Instant::now();
+    let writers: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(w, id)| {
+            let url = server.api(&format!("/api/sessions/{id}/messages"));
+            std::thread::spawn(move || {
+                let client = http();
+                for b in 0..BATCHES {
+                    let messages: Vec<Value> = (0..PER_BATCH)
+                        .map(|k| {
+                            text_message(
+                                &format!("w{w}-{b}-{k}"),
+                                if k % 2 == 0 { "user" } else { "assistant" },
+                                &format!("{w}/{b}/{k}"),
+                            )
+                        })
+                        .collect();
+                    let body = json!({ "messages": messages }).to_string();
+                    // Every batch is sent twice: the retry must add nothing.
+                    for _ in 0..2 {
+                        let res = client
+                            .post(&url)
+                            .header("X-Openctl-Client-ID", CLIENT)
+                            .body(body.clone())
+                            .send()
+                            .expect("push");
+                        assert_eq!(res.status().as_u16(), 200);
+                    }
+                }
+            })
+        })
+        .collect();
+    for v in (0..VIEWERS).filter(|v| v % 2 == 1) {
+        let rx = follow(
+            &server,
+            &format!("/api/sessions/{}/events", ids[viewer_of[v]]),
+            None,
+        );
+        let tx = seen_tx.clone();
+        std::thread::spawn(move || {
+            while let Ok(ev) = rx.recv() {
+                if ev.event == "message" {
+                    let idx = ev.id.and_then(|i| i.parse().ok()).unwrap_or(-1);
+                    if tx.send((v, idx)).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+    }
+    for w in writers {
+        w.join().expect("writer thread");
+    }
+    let elapsed = started.elapsed();
+    let mut seen: Vec<Vec<i64>> = vec![Vec::new(); VIEWERS];
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while seen.iter().any(|s| (s.len() as i64) < total) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match seen_rx.recv_timeout(left) {
+            Ok((v, idx)) => seen[v].push(idx),
+            Err(_) => panic!(
+                "viewers incomplete: {:?}",
+                seen.iter().map(Vec::len).collect::<Vec<_>>()
+            ),
+        }
+    }
+    let expected: Vec<i64> = (0..total).collect();
+    for (v, s) in seen.iter().enumerate() {
+        assert_eq!(s, &expected, "viewer {v} saw every message once, in order");
+    }
+    for id in &ids {
+        let detail = server.get_session(id);
+        assert_eq!(detail["session"]["message_count"], total);
+    }
+    eprintln!(
+        "{WRITERS} writers x {} messages (each batch sent twice) with {VIEWERS} viewers: {elapsed:?}",
+        total
+    );
+}
