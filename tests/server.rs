@@ -1222,3 +1222,320 @@ fn twenty_writers_and_fifty_viewers_lose_nothing() {
         total
     );
 }
+
+/// The viewer page in a real headless Chromium, driven over chromedriver's
+/// plain HTTP WebDriver protocol.
+mod browser {
+    use std::path::Path;
+    use std::process::{Child, Command, Stdio};
+    use std::time::Duration;
+
+    use serde_json::{json, Value};
+
+    use super::{http, id_of, live, post, push, text_message, CLIENT};
+    use crate::common::{wait_for, TestEnv, TestServer};
+
+    const CHROMIUM: &str = "/usr/bin/chromium";
+    const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+    /// chromedriver plus one browser session; both end on drop.
+    struct Browser {
+        driver: Child,
+        base: String,
+        session: String,
+        _profile: tempfile::TempDir,
+    }
+
+    impl Browser {
+        fn start() -> Browser {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("free port")
+                .port();
+            let driver = Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn chromedriver");
+            let base = format!("http://127.0.0.1:{port}");
+            let mut browser = Browser {
+                driver,
+                base,
+                session: String::new(),
+                _profile: tempfile::tempdir().expect("profile dir"),
+            };
+            wait_for("chromedriver to be ready", Duration::from_secs(30), || {
+                http()
+                    .get(format!("{}/status", browser.base))
+                    .send()
+                    .ok()?
+                    .json::<Value>()
+                    .ok()
+                    .filter(|v| v["value"]["ready"] == true)
+            });
+            let profile = browser._profile.path().display().to_string();
+            let caps = json!({"capabilities": {"alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {"binary": CHROMIUM, "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1280,1800",
+                    format!("--user-data-dir={profile}")
+                ]}
+            }}});
+            let created = browser.call("POST", "/session", Some(caps));
+            browser.session = created["sessionId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no WebDriver session: {created}"))
+                .to_string();
+            browser
+        }
+
+        fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+            let mut req = http().request(method, format!("{}{path}", self.base));
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let res = req.send().expect("WebDriver request");
+            let status = res.status();
+            let value: Value = res.json().expect("WebDriver json");
+            assert!(status.is_success(), "WebDriver {path}: {value}");
+            value.get("value").cloned().unwrap_or(Value::Null)
+        }
+
+        fn session_path(&self, rest: &str) -> String {
+            format!("/session/{}{rest}", self.session)
+        }
+
+        fn goto(&self, url: &str) {
+            self.call(
+                "POST",
+                &self.session_path("/url"),
+                Some(json!({ "url": url })),
+            );
+        }
+
+        fn js(&self, script: &str) -> Value {
+            self.call(
+                "POST",
+                &self.session_path("/execute/sync"),
+                Some(json!({"script": script, "args": []})),
+            )
+        }
+
+        fn screenshot(&self, to: &Path) {
+            let b64 = self.call("GET", &self.session_path("/screenshot"), None);
+            let png = base64_decode(b64.as_str().expect("base64 screenshot"));
+            assert!(png.starts_with(b"\x89PNG"), "screenshot is a PNG");
+            std::fs::write(to, png).expect("write screenshot");
+        }
+    }
+
+    impl Drop for Browser {
+        fn drop(&mut self) {
+            if !self.session.is_empty() {
+                let _ = http()
+                    .delete(format!("{}/session/{}", self.base, self.session))
+                    .send();
+            }
+            let _ = self.driver.kill();
+            let _ = self.driver.wait();
+        }
+    }
+
+    fn base64_decode(text: &str) -> Vec<u8> {
+        let value = |c: u8| -> Option<u32> {
+            Some(match c {
+                b'A'..=b'Z' => c - b'A',
+                b'a'..=b'z' => c - b'a' + 26,
+                b'0'..=b'9' => c - b'0' + 52,
+                b'+' => 62,
+                b'/' => 63,
+                _ => return None,
+            } as u32)
+        };
+        let digits: Vec<u32> = text.bytes().filter_map(value).collect();
+        let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+        for chunk in digits.chunks(4) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |acc, (i, d)| acc | d << (18 - 6 * i));
+            let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+            out.extend_from_slice(&bytes[..chunk.len().saturating_sub(1)]);
+        }
+        out
+    }
+
+    /// A 1x1 PNG.
+    const PIXEL: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+
+    fn transcript() -> Vec<Value> {
+        vec![
+            json!({"role": "user", "uuid": "m0", "timestamp": "2026-11-24T10:00:00.000Z",
+                   "content_blocks": [{"type": "text", "text": "The parser drops the last line. Can you fix it? <script>window.__pwned = 1</script>"}]}),
+            json!({"role": "assistant", "uuid": "m1", "timestamp": "2026-11-24T10:00:05.000Z",
+            "content_blocks": [
+                {"type": "thinking", "thinking": "The loop probably stops before a line without a trailing newline."},
+                {"type": "text", "text": "## Plan\nI'll look at `parse_lines` first:\n\n- read **src/parser.rs**\n- run the tests\n\n<img src=x onerror=\"window.__pwned = 2\">"},
+                {"type": "tool_use", "id": "tool-1", "name": "Bash", "input": {"command": "cargo test parser", "description": "Run the parser tests"}}
+            ]}),
+            json!({"role": "user", "uuid": "m2", "timestamp": "2026-11-24T10:00:09.000Z",
+                   "content_blocks": [{"type": "tool_result", "tool_use_id": "tool-1",
+                       "content": "running 3 tests\ntest parses_empty ... ok\ntest keeps_last_line ... FAILED\n\ntest result: FAILED. 2 passed; 1 failed", "is_error": true}]}),
+            json!({"role": "assistant", "uuid": "m3", "timestamp": "2026-11-24T10:00:12.000Z",
+            "content_blocks": [
+                {"type": "text", "text": "One failure, as expected. Fixing the loop:"},
+                {"type": "tool_use", "id": "tool-2", "name": "Edit", "input": {"file_path": "/home/me/app/src/parser.rs",
+                    "old_string": "while let Some(i) = rest.find('\\n') {", "new_string": "for line in rest.split_inclusive('\\n') {"}}
+            ]}),
+            json!({"role": "user", "uuid": "m4", "timestamp": "2026-11-24T10:00:13.000Z",
+                   "content_blocks": [{"type": "tool_result", "tool_use_id": "tool-2", "content": "The file /home/me/app/src/parser.rs has been updated."}]}),
+            json!({"role": "user", "uuid": "m5", "timestamp": "2026-11-24T10:00:20.000Z",
+                   "content_blocks": [{"type": "text", "text": "Here is the screenshot of the output:"},
+                                      {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PIXEL}}]}),
+        ]
+    }
+
+    #[test]
+    fn viewer_renders_safely_and_updates_live() {
+        if !Path::new(CHROMIUM).exists() && std::env::var_os("CI").is_none() {
+            eprintln!("SKIPPED browser test: {CHROMIUM} is not installed (apt-get install -y chromium chromium-driver); in CI it must run");
+            return;
+        }
+        let env = TestEnv::new();
+        let server = TestServer::start(&env);
+        let id = id_of(&live(&server, CLIENT, "claude-browser"));
+        let (status, body) = push(&server, &id, CLIENT, transcript());
+        assert_eq!(status, 200, "{body}");
+        let (status, _) = super::send(
+            &server,
+            "PATCH",
+            &format!("/api/sessions/{id}"),
+            Some(CLIENT),
+            Some(json!({"title": "Fix the parser dropping the last line"}).to_string()),
+        );
+        assert_eq!(status, 200);
+        let diff = "diff --git a/src/parser.rs b/src/parser.rs\nindex 1c2d3e4..5f6a7b8 100644\n--- a/src/parser.rs\n+++ b/src/parser.rs\n@@ -10,7 +10,6 @@ pub fn parse_lines(rest: &str) -> Vec<Line> {\n     let mut out = Vec::new();\n-    while let Some(i) = rest.find('\\n') {\n-        out.push(Line::new(&rest[..i]));\n+    for line in rest.split_inclusive('\\n') {\n+        out.push(Line::new(line.trim_end_matches('\\n')));\n     }\n     out\n }\n";
+        let res = http()
+            .put(server.api(&format!("/api/sessions/{id}/diff")))
+            .header("X-Openctl-Client-ID", CLIENT)
+            .body(diff)
+            .send()
+            .expect("diff");
+        assert!(res.status().is_success());
+
+        let browser = Browser::start();
+        browser.goto(&server.api(&format!("/sessions/{id}")));
+        let count = "return document.querySelectorAll('.msg').length";
+        let rendered = wait_for("the viewer to load", Duration::from_secs(30), || {
+            let n = browser.js(count).as_i64().unwrap_or(0);
+            (n > 0
+                || browser.js("return document.querySelector('#status').textContent") != json!(""))
+            .then_some(n)
+        });
+        // Six messages, four bubbles: the two tool results join their calls.
+        assert_eq!(
+            rendered,
+            4,
+            "page: {}",
+            browser.js("return document.body.innerText")
+        );
+        // Tool results sit beside their calls instead of as user messages.
+        assert_eq!(
+            browser.js("return document.querySelectorAll('.tool').length"),
+            json!(2)
+        );
+        assert_eq!(
+            browser.js("return document.querySelectorAll('.tool.error .pane.result.error').length"),
+            json!(1)
+        );
+        assert_eq!(
+            browser.js("return document.querySelector('details.thinking').open"),
+            json!(false)
+        );
+        assert_eq!(browser.js("return document.querySelector('.md h4') && document.querySelector('.md h4').textContent"), json!("Plan"));
+        assert_eq!(
+            browser.js("return document.querySelectorAll('img.image').length"),
+            json!(1)
+        );
+        assert_eq!(
+            browser.js("return document.querySelector('#badge').textContent"),
+            json!("Live")
+        );
+        assert_eq!(
+            browser.js("return document.querySelector('#title').textContent"),
+            json!("Fix the parser dropping the last line")
+        );
+        let meta = browser.js("return document.querySelector('#meta').textContent");
+        assert!(
+            meta.as_str()
+                .is_some_and(|m| m.contains("app") && m.contains("github.com/acme/app")),
+            "{meta}"
+        );
+        assert_eq!(
+            browser.js("return document.querySelectorAll('#diff .line.add').length"),
+            json!(2)
+        );
+        // Transcript markup is text: nothing ran, no element was created.
+        let text = browser.js("return document.body.innerText");
+        let text = text.as_str().expect("text");
+        assert!(
+            text.contains("<script>window.__pwned = 1</script>"),
+            "{text}"
+        );
+        assert!(text.contains("<img src=x onerror="), "{text}");
+        assert_eq!(
+            browser.js("return typeof window.__pwned"),
+            json!("undefined")
+        );
+        assert_eq!(browser.js("return document.scripts.length"), json!(1));
+
+        // Live: a pushed message appears without a reload.
+        browser.js("window.__sameDocument = 42; return null");
+        let (status, _) = push(
+            &server,
+            &id,
+            CLIENT,
+            vec![text_message("m6", "assistant", "All **3 tests** pass now.")],
+        );
+        assert_eq!(status, 200);
+        wait_for(
+            "the pushed message to appear",
+            Duration::from_secs(30),
+            || {
+                browser
+                    .js("return document.body.innerText")
+                    .as_str()
+                    .filter(|t| t.contains("All 3 tests pass now."))
+                    .map(|_| ())
+            },
+        );
+        assert_eq!(
+            browser.js("return window.__sameDocument"),
+            json!(42),
+            "no reload happened"
+        );
+        assert_eq!(browser.js(count), json!(5));
+
+        let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-viewer.png");
+        browser.screenshot(&shot);
+        eprintln!("viewer screenshot: {}", shot.display());
+
+        let (status, _) = post(
+            &server,
+            &format!("/api/sessions/{id}/complete"),
+            Some(CLIENT),
+            json!({}),
+        );
+        assert_eq!(status, 200);
+        wait_for("the badge to say Complete", Duration::from_secs(30), || {
+            (browser.js("return document.querySelector('#badge').textContent") == json!("Complete"))
+                .then_some(())
+        });
+        assert_eq!(browser.js("return window.__sameDocument"), json!(42));
+    }
+}

@@ -505,27 +505,31 @@ pub async fn detail(
     )))
 }
 
-/// Where a viewer's stream starts: `?from=N`, else `Last-Event-ID` + 1, else 0.
+/// Where a viewer's stream starts: `Last-Event-ID` + 1 (a browser's
+/// reconnect, newer than the URL), else `?from=N`, else 0.
 fn stream_start(query: Option<&str>, headers: &HeaderMap) -> ApiResult<i64> {
-    if let Some(from) = query_param(query, "from") {
-        return from
+    let bad_id = || ApiError::bad("`Last-Event-ID` must be a message index");
+    match headers.get("last-event-id").map(|v| v.to_str()) {
+        Some(Ok(v)) if !v.trim().is_empty() => {
+            return v
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0 && *n < i64::MAX)
+                .map(|n| n + 1)
+                .ok_or_else(bad_id)
+        }
+        Some(Err(_)) => return Err(bad_id()),
+        _ => {}
+    }
+    match query_param(query, "from") {
+        None => Ok(0),
+        Some(from) => from
             .trim()
             .parse::<i64>()
             .ok()
             .filter(|n| *n >= 0)
-            .ok_or_else(|| ApiError::bad("`from` must be a non-negative integer"));
-    }
-    match headers.get("last-event-id").map(|v| v.to_str()) {
-        None => Ok(0),
-        Some(Ok(v)) if v.trim().is_empty() => Ok(0),
-        Some(Ok(v)) => v
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0 && *n < i64::MAX)
-            .map(|n| n + 1)
-            .ok_or_else(|| ApiError::bad("`Last-Event-ID` must be a message index")),
-        Some(Err(_)) => Err(ApiError::bad("`Last-Event-ID` must be a message index")),
+            .ok_or_else(|| ApiError::bad("`from` must be a non-negative integer")),
     }
 }
 
