@@ -127,6 +127,28 @@ async fn replay(ctx: &StreamContext, tx: &mpsc::Sender<Event>, mut next: i64) ->
     }
 }
 
+/// Send the current title and diff (after a lag dropped events).
+async fn resend_state(ctx: &StreamContext, tx: &mpsc::Sender<Event>) -> Option<()> {
+    let store = ctx.store.clone();
+    let id = ctx.session_id.clone();
+    let (info, diff) = tokio::task::spawn_blocking(move || {
+        Some((store.session(&id).ok()?, store.diff(&id).ok()?))
+    })
+    .await
+    .ok()??;
+    let title = serde_json::json!({"title": info.title, "description": info.description});
+    tx.send(Event::default().event("title").data(title.to_string()))
+        .await
+        .ok()?;
+    if let Some(d) = diff {
+        let data = serde_json::to_string(&d).ok()?;
+        tx.send(Event::default().event("diff").data(data))
+            .await
+            .ok()?;
+    }
+    Some(())
+}
+
 /// Feed one viewer until it disconnects or the server shuts down.
 async fn pump(mut ctx: StreamContext, tx: mpsc::Sender<Event>) {
     let mut rx = ctx.hub.subscribe(&ctx.session_id);
@@ -172,9 +194,14 @@ async fn pump(mut ctx: StreamContext, tx: mpsc::Sender<Event>) {
             Ok(LiveEvent::Diff(data)) => Event::default().event("diff").data(data),
             Ok(LiveEvent::Complete(data)) => Event::default().event("complete").data(data),
             Err(broadcast::error::RecvError::Lagged(_)) => {
+                // Too slow to keep up: catch up from the database, and
+                // resend title and diff in case those events were dropped.
                 match replay(&ctx, &tx, next).await {
                     Some(n) => next = n,
                     None => return,
+                }
+                if resend_state(&ctx, &tx).await.is_none() {
+                    return;
                 }
                 continue;
             }
