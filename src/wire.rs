@@ -169,6 +169,9 @@ pub struct SessionInfo {
     pub completed_at: Option<String>,
     #[serde(default)]
     pub message_count: i64,
+    /// The summary sent with complete, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
 }
 
 /// A stored message as the server returns it.

@@ -202,3 +202,190 @@ pub fn stderr(out: &Output) -> String {
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+// --- server helpers ---
+//
+// `TestServer` runs the real `openctl server` for a test: on a free port of
+// 127.0.0.1 (`--listen 127.0.0.1:0`; the bound address is read from the
+// `Listening on http://ADDR` line on stderr, so there is no port race), with
+// a database in the test's temp dir and the TestEnv's environment. It is
+// killed when dropped. `restart` stops it gracefully and starts it again on
+// the same database and the same port, so URLs handed out stay valid.
+//
+//     let env = TestEnv::new();
+//     let server = TestServer::start(&env);
+//     let detail = server.get_session(&id); // GET /api/sessions/:id as JSON
+
+use std::ffi::OsString;
+use std::io::BufRead;
+use std::process::Child;
+use std::sync::{Arc, Mutex};
+
+pub struct TestServer {
+    /// Base URL, e.g. `http://127.0.0.1:41234` (no trailing slash).
+    pub url: String,
+    /// The bound `127.0.0.1:PORT`.
+    pub addr: String,
+    /// The SQLite database file.
+    pub db: PathBuf,
+    extra_args: Vec<String>,
+    envs: Vec<(OsString, Option<OsString>)>,
+    cwd: PathBuf,
+    child: Option<Child>,
+    log: Arc<Mutex<String>>,
+}
+
+impl TestServer {
+    /// Start a server with its database at `<env>/server.db`.
+    pub fn start(env: &TestEnv) -> TestServer {
+        TestServer::start_with(env, &env.path().join("server.db"), &[])
+    }
+
+    /// Start a server on `db` with extra arguments (e.g. `["--token", "t"]`).
+    pub fn start_with(env: &TestEnv, db: &Path, extra_args: &[&str]) -> TestServer {
+        let cmd = env.cmd(&[]);
+        let envs = cmd
+            .get_envs()
+            .map(|(k, v)| (k.to_os_string(), v.map(|v| v.to_os_string())))
+            .collect();
+        let mut server = TestServer {
+            url: String::new(),
+            addr: "127.0.0.1:0".into(),
+            db: db.to_path_buf(),
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            envs,
+            cwd: env.path().to_path_buf(),
+            child: None,
+            log: Arc::new(Mutex::new(String::new())),
+        };
+        server.launch(Duration::from_secs(30));
+        server
+    }
+
+    fn launch(&mut self, timeout: Duration) {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["server", "--listen", &self.addr, "--db"])
+            .arg(&self.db)
+            .args(&self.extra_args)
+            .current_dir(&self.cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        cmd.env_remove("OPENCTL_SERVER_TOKEN");
+        for (k, v) in &self.envs {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        let mut child = cmd.spawn().expect("spawn openctl server");
+        let stderr = child.stderr.take().expect("server stderr");
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let log = self.log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(url) = line.strip_prefix("Listening on ") {
+                    let _ = tx.send(url.trim().to_string());
+                }
+                let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(url) = rx.recv_timeout(Duration::from_millis(50)) {
+                self.addr = url.trim_start_matches("http://").to_string();
+                self.url = url;
+                self.child = Some(child);
+                return;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "openctl server exited ({status}) before listening:\n{}",
+                    self.log()
+                );
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "openctl server did not print `Listening on` within {timeout:?}:\n{}",
+                    self.log()
+                );
+            }
+        }
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// Send SIGTERM and wait (up to 30 s) for a clean exit; returns the status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("server is running");
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        wait_for(
+            "openctl server to exit after SIGTERM",
+            Duration::from_secs(30),
+            || child.try_wait().expect("wait for server"),
+        )
+    }
+
+    /// Stop gracefully and start again on the same database and port.
+    pub fn restart(&mut self) {
+        if self.child.is_some() {
+            let status = self.stop();
+            assert!(status.success(), "server exit: {status}\n{}", self.log());
+        }
+        // The port was just ours; retry briefly in case the OS is slow to free it.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let addr = self.addr.clone();
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.launch(Duration::from_secs(30))
+            }));
+            match result {
+                Ok(()) => return,
+                Err(e) if Instant::now() > deadline => std::panic::resume_unwind(e),
+                Err(_) => {
+                    self.addr = addr;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+    }
+
+    /// Any path on this server, e.g. `api("/api/health")`.
+    pub fn api(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    /// `GET /api/sessions/:id` as JSON (panics unless 200).
+    pub fn get_session(&self, id: &str) -> serde_json::Value {
+        let res =
+            reqwest::blocking::get(self.api(&format!("/api/sessions/{id}"))).expect("GET session");
+        let status = res.status();
+        let text = res.text().expect("session body");
+        assert_eq!(status.as_u16(), 200, "GET /api/sessions/{id}: {text}");
+        serde_json::from_str(&text).expect("session json")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

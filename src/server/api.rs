@@ -1,0 +1,554 @@
+//! The JSON API of CONTRACT.md §2 and the event stream.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::StreamExt;
+use serde_json::{json, Map, Value};
+
+use crate::wire::{
+    AppendResponse, CompleteResponse, DiffResponse, ErrorBody, Health, LiveResponse,
+    LookupResponse, StoredDiff, CLIENT_ID_HEADER, HARNESS_CLAUDE_CODE, MAX_DIFF_BYTES,
+    MAX_JSON_BYTES,
+};
+
+use super::events::{self, LiveEvent, StreamContext};
+use super::json::session_detail;
+use super::store::{diff_stats, NewMessage, NewSession, Store, StoreError};
+use super::AppState;
+
+/// An error answer: a status and `{"error": text}`.
+#[derive(Debug)]
+pub struct ApiError(pub StatusCode, pub String);
+
+impl ApiError {
+    fn bad(text: impl Into<String>) -> Self {
+        ApiError(StatusCode::BAD_REQUEST, text.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(ErrorBody { error: self.1 })).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        let status = match e {
+            StoreError::NotFound => StatusCode::NOT_FOUND,
+            StoreError::Forbidden => StatusCode::FORBIDDEN,
+            StoreError::NotLive => StatusCode::CONFLICT,
+            StoreError::Backend(ref text) => {
+                tracing::error!("{text}");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Run a store call on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+) -> ApiResult<T> {
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|e| {
+            ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("task failed: {e}"),
+            )
+        })?
+        .map_err(ApiError::from)
+}
+
+/// Read the whole body, counting the bytes actually received: over `limit`
+/// is 413 whatever Content-Length said.
+async fn read_body(body: Body, limit: usize) -> ApiResult<Bytes> {
+    let too_large = || {
+        ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body is larger than the limit of {limit} bytes"),
+        )
+    };
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad(format!("could not read the body: {e}")))?;
+        if buf.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(buf))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The client id of the request (401 without one).
+fn client_id(headers: &HeaderMap) -> ApiResult<String> {
+    let unauthorized = |text: &str| ApiError(StatusCode::UNAUTHORIZED, text.to_string());
+    let value = headers
+        .get(CLIENT_ID_HEADER)
+        .ok_or_else(|| unauthorized("the X-Openctl-Client-ID header is required"))?;
+    let id = value
+        .to_str()
+        .map_err(|_| unauthorized("the X-Openctl-Client-ID header must be visible ASCII"))?
+        .trim();
+    if id.is_empty() || id.len() > 128 {
+        return Err(unauthorized(
+            "the X-Openctl-Client-ID header must hold 1 to 128 characters",
+        ));
+    }
+    Ok(id.to_string())
+}
+
+/// Check the bearer token (when the server has one) and return the client id.
+fn writer(state: &AppState, headers: &HeaderMap) -> ApiResult<String> {
+    if let Some(token) = &state.token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
+            return Err(ApiError(
+                StatusCode::UNAUTHORIZED,
+                "this server requires `Authorization: Bearer <token>` for writes; \
+                 set it with `openctl config set token <token> --server <url>`"
+                    .into(),
+            ));
+        }
+    }
+    client_id(headers)
+}
+
+fn parse_object(bytes: &[u8]) -> ApiResult<Map<String, Value>> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad(format!("the body is not valid JSON: {e}")))?;
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(ApiError::bad("the body must be a JSON object")),
+    }
+}
+
+fn opt_string(obj: &Map<String, Value>, field: &str) -> ApiResult<Option<String>> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError::bad(format!("`{field}` must be a string"))),
+    }
+}
+
+fn required_string(obj: &Map<String, Value>, field: &str) -> ApiResult<String> {
+    match opt_string(obj, field)? {
+        Some(s) if !s.trim().is_empty() => Ok(s),
+        _ => Err(ApiError::bad(format!(
+            "`{field}` is required and must be a non-empty string"
+        ))),
+    }
+}
+
+fn json_response(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A host we are willing to put into a URL: a plain `host[:port]`.
+fn plausible_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+}
+
+/// Base URL of this server as the client sees it: --public-url, else the
+/// request's Host header (when it is a plain host), else our listen address.
+pub(super) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    match &state.public_url {
+        Some(base) => base.clone(),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .filter(|h| plausible_host(h))
+                .unwrap_or(&state.local_host);
+            format!("http://{host}")
+        }
+    }
+}
+
+/// Absolute URL of a session page.
+fn session_url(state: &AppState, headers: &HeaderMap, id: &str) -> String {
+    format!("{}/sessions/{id}", base_url(state, headers))
+}
+
+pub async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+pub async fn live(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<LiveResponse>> {
+    let client_id = writer(&state, &headers)?;
+    let obj = parse_object(&read_body(body, MAX_JSON_BYTES).await?)?;
+    let title = required_string(&obj, "title")?;
+    let harness_session_id = match opt_string(&obj, "harness_session_id")? {
+        Some(s) => Some(s),
+        None => opt_string(&obj, "claude_session_id")?,
+    }
+    .filter(|s| !s.trim().is_empty())
+    .ok_or_else(|| {
+        ApiError::bad("`harness_session_id` (or `claude_session_id`) is required and must be a non-empty string")
+    })?;
+    let harness = opt_string(&obj, "harness")?.unwrap_or_else(|| HARNESS_CLAUDE_CODE.into());
+    let interactive = match obj.get("interactive") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(ApiError::bad("`interactive` must be a boolean")),
+    };
+    let new = NewSession {
+        client_id,
+        title,
+        harness,
+        harness_session_id,
+        project_path: opt_string(&obj, "project_path")?,
+        model: opt_string(&obj, "model")?,
+        repo_url: opt_string(&obj, "repo_url")?,
+        interactive,
+    };
+    let now = crate::time::now_rfc3339();
+    let out = blocking(&state, move |s| s.live(new, &now)).await?;
+    let url = session_url(&state, &headers, &out.session.id);
+    Ok(Json(LiveResponse {
+        id: out.session.id,
+        url,
+        status: out.session.status,
+        resumed: out.resumed,
+        restored: out.restored,
+        message_count: out.session.message_count,
+        last_index: out.session.message_count - 1,
+        last_uuid: out.last_uuid,
+    }))
+}
+
+/// Validate one message of an append batch.
+fn parse_message(i: usize, value: &Value) -> ApiResult<NewMessage> {
+    let Value::Object(obj) = value else {
+        return Err(ApiError::bad(format!("`messages[{i}]` must be an object")));
+    };
+    let field = |name: &str| format!("messages[{i}].{name}");
+    let role = match obj.get("role") {
+        Some(Value::String(r)) if r == "user" || r == "assistant" => r.clone(),
+        _ => {
+            return Err(ApiError::bad(format!(
+                "`{}` is required and must be \"user\" or \"assistant\"",
+                field("role")
+            )))
+        }
+    };
+    let blocks = match obj.get("content_blocks") {
+        Some(Value::Array(blocks)) => blocks,
+        _ => {
+            return Err(ApiError::bad(format!(
+                "`{}` is required and must be an array",
+                field("content_blocks")
+            )))
+        }
+    };
+    if let Some(j) = blocks.iter().position(|b| !b.is_object()) {
+        return Err(ApiError::bad(format!(
+            "`{}[{j}]` must be an object",
+            field("content_blocks")
+        )));
+    }
+    let opt = |name: &str| match obj.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.len() <= 256 => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError::bad(format!(
+            "`{}` must be a string of at most 256 bytes",
+            field(name)
+        ))),
+    };
+    Ok(NewMessage {
+        role,
+        content_blocks: serde_json::to_string(blocks)
+            .map_err(|e| ApiError::bad(format!("`{}`: {e}", field("content_blocks"))))?,
+        timestamp: opt("timestamp")?,
+        uuid: opt("uuid")?,
+    })
+}
+
+pub async fn append(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<AppendResponse>> {
+    let client_id = writer(&state, &headers)?;
+    let obj = parse_object(&read_body(body, MAX_JSON_BYTES).await?)?;
+    let messages = match obj.get("messages") {
+        Some(Value::Array(m)) if !m.is_empty() => m,
+        _ => {
+            return Err(ApiError::bad(
+                "`messages` is required and must be a non-empty array",
+            ))
+        }
+    };
+    let messages = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| parse_message(i, m))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let now = crate::time::now_rfc3339();
+    let sid = id.clone();
+    let out = blocking(&state, move |s| s.append(&sid, &client_id, messages, &now)).await?;
+    let appended = out.appended.len() as i64;
+    state.hub.publish(
+        &id,
+        out.appended
+            .into_iter()
+            .map(|m| LiveEvent::Message(Arc::new(m))),
+    );
+    Ok(Json(AppendResponse {
+        appended,
+        message_count: out.message_count,
+        last_index: out.message_count - 1,
+    }))
+}
+
+fn stored_diff(text: String) -> StoredDiff {
+    let (files_changed, additions, deletions) = diff_stats(&text);
+    StoredDiff {
+        diff: text,
+        files_changed,
+        additions,
+        deletions,
+        updated_at: crate::time::now_rfc3339(),
+    }
+}
+
+fn diff_event(d: &StoredDiff) -> LiveEvent {
+    LiveEvent::Diff(serde_json::to_string(d).unwrap_or_else(|_| "{}".into()))
+}
+
+pub async fn put_diff(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<DiffResponse>> {
+    let client_id = writer(&state, &headers)?;
+    let bytes = read_body(body, MAX_DIFF_BYTES).await?;
+    let diff = stored_diff(String::from_utf8_lossy(&bytes).into_owned());
+    let sid = id.clone();
+    let (_, diff) = blocking(&state, move |s| s.put_diff(&sid, &client_id, diff)).await?;
+    let response = DiffResponse {
+        files_changed: diff.files_changed,
+        additions: diff.additions,
+        deletions: diff.deletions,
+    };
+    state.hub.publish(&id, [diff_event(&diff)]);
+    Ok(Json(response))
+}
+
+fn seconds_between(start: &str, end: Option<&str>) -> i64 {
+    let (Some(start), Some(end)) = (
+        crate::time::parse_rfc3339(start),
+        end.and_then(crate::time::parse_rfc3339),
+    ) else {
+        return 0;
+    };
+    end.duration_since(start)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+pub async fn complete(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<CompleteResponse>> {
+    let client_id = writer(&state, &headers)?;
+    let bytes = read_body(body, MAX_DIFF_BYTES).await?;
+    let obj = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else {
+        parse_object(&bytes)?
+    };
+    let final_diff = opt_string(&obj, "final_diff")?.map(stored_diff);
+    let summary = opt_string(&obj, "summary")?;
+    let now = crate::time::now_rfc3339();
+    let sid = id.clone();
+    let out = blocking(&state, move |s| {
+        s.complete(&sid, &client_id, final_diff, summary, &now)
+    })
+    .await?;
+    let info = &out.session;
+    let response = CompleteResponse {
+        status: info.status.clone(),
+        message_count: info.message_count,
+        duration_seconds: seconds_between(&info.created_at, info.completed_at.as_deref()),
+    };
+    let mut events = Vec::new();
+    if let Some(d) = &out.diff {
+        events.push(diff_event(d));
+    }
+    if out.changed {
+        let data = json!({"status": "complete", "completed_at": info.completed_at,
+                          "message_count": info.message_count});
+        events.push(LiveEvent::Complete(data.to_string()));
+    }
+    state.hub.publish(&id, events);
+    Ok(Json(response))
+}
+
+pub async fn patch(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<Value>> {
+    let client_id = writer(&state, &headers)?;
+    let obj = parse_object(&read_body(body, MAX_JSON_BYTES).await?)?;
+    let title = opt_string(&obj, "title")?;
+    let description = opt_string(&obj, "description")?;
+    if title.is_none() && description.is_none() {
+        return Err(ApiError::bad("`title` or `description` is required"));
+    }
+    if title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        return Err(ApiError::bad("`title` must be a non-empty string"));
+    }
+    let now = crate::time::now_rfc3339();
+    let sid = id.clone();
+    let new_title = title.is_some();
+    let info = blocking(&state, move |s| {
+        s.patch(&sid, &client_id, title, description, &now)
+    })
+    .await?;
+    if new_title {
+        let data = json!({"title": info.title, "description": info.description});
+        state.hub.publish(&id, [LiveEvent::Title(data.to_string())]);
+    }
+    Ok(Json(json!({
+        "updated": true,
+        "id": info.id,
+        "title": info.title,
+        "description": info.description,
+    })))
+}
+
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    let client_id = writer(&state, &headers)?;
+    blocking(&state, move |s| s.delete(&id, &client_id)).await?;
+    Ok(Json(json!({"success": true})))
+}
+
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+pub async fn lookup(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<LookupResponse>> {
+    let client_id = client_id(&headers)?;
+    let harness_session_id = query_param(query.as_deref(), "claude_session_id")
+        .or_else(|| query_param(query.as_deref(), "harness_session_id"))
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::bad("the `claude_session_id` query parameter is required"))?;
+    let harness =
+        query_param(query.as_deref(), "harness").unwrap_or_else(|| HARNESS_CLAUDE_CODE.to_string());
+    let session = blocking(&state, move |s| {
+        s.lookup(&harness, &harness_session_id, &client_id)
+    })
+    .await?;
+    let url = session
+        .as_ref()
+        .map(|s| session_url(&state, &headers, &s.id));
+    Ok(Json(LookupResponse { session, url }))
+}
+
+pub async fn detail(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let (session, messages, diff) = blocking(&state, move |s| s.detail(&id)).await?;
+    Ok(json_response(session_detail(
+        &session,
+        &messages,
+        diff.as_ref(),
+    )))
+}
+
+/// Where a viewer's stream starts: `?from=N`, else `Last-Event-ID` + 1, else 0.
+fn stream_start(query: Option<&str>, headers: &HeaderMap) -> ApiResult<i64> {
+    if let Some(from) = query_param(query, "from") {
+        return from
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| ApiError::bad("`from` must be a non-negative integer"));
+    }
+    match headers.get("last-event-id").map(|v| v.to_str()) {
+        None => Ok(0),
+        Some(Ok(v)) if v.trim().is_empty() => Ok(0),
+        Some(Ok(v)) => v
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0 && *n < i64::MAX)
+            .map(|n| n + 1)
+            .ok_or_else(|| ApiError::bad("`Last-Event-ID` must be a message index")),
+        Some(Err(_)) => Err(ApiError::bad("`Last-Event-ID` must be a message index")),
+    }
+}
+
+pub async fn events(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    let from = stream_start(query.as_deref(), &headers)?;
+    let sid = id.clone();
+    blocking(&state, move |s| s.session(&sid)).await?;
+    let ctx = StreamContext {
+        store: state.store.clone(),
+        hub: state.hub.clone(),
+        session_id: id,
+        from,
+        keep_alive: state.keep_alive,
+        shutdown: state.shutdown.clone(),
+    };
+    Ok(events::sse(ctx).into_response())
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, "no such endpoint".into())
+}
