@@ -1,1 +1,618 @@
-//! Integration tests: daemon.
+//! Integration tests: the daemon (issue 4), with the real `openctl daemon`
+//! streaming to the real `openctl server` on 127.0.0.1.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::common::{
+    assistant_line, daemon_pair, daemon_status, fixture, user_line, wait_for, write_config,
+    write_shares, DaemonGuard, TestEnv, TestServer,
+};
+
+const LONG: Duration = Duration::from_secs(30);
+const REPO_ID: &str = "github.com/acme/proj";
+
+/// A test environment with a git repository (origin github.com/acme/proj)
+/// that sessions run in.
+fn setup() -> (TestEnv, PathBuf) {
+    let env = TestEnv::new();
+    let repo = env.git_repo("proj", Some("https://github.com/acme/proj.git"));
+    (env, repo)
+}
+
+fn new_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// `n` alternating user/assistant lines for `session`, uuids `<session>-<i>`.
+fn lines(session: &str, cwd: &Path, from: usize, n: usize) -> Vec<String> {
+    (from..from + n)
+        .map(|i| {
+            let id = format!("{session}-{i}");
+            if i % 2 == 0 {
+                user_line(&id, cwd, &format!("prompt {i}"))
+            } else {
+                assistant_line(&id, cwd, &format!("answer {i}"))
+            }
+        })
+        .collect()
+}
+
+fn append(path: &Path, lines: &[String]) {
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .expect("open transcript");
+    let mut text = String::new();
+    for l in lines {
+        text.push_str(l);
+        text.push('\n');
+    }
+    f.write_all(text.as_bytes()).expect("append");
+}
+
+fn server_id(env: &TestEnv, session: &str, server: &str) -> String {
+    wait_for("the daemon to create the server session", LONG, || {
+        daemon_pair(env, session, server)?["server_session_id"]
+            .as_str()
+            .map(str::to_string)
+    })
+}
+
+fn stored(server: &TestServer, id: &str) -> Vec<Value> {
+    server.get_session(id)["messages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn uuids(messages: &[Value]) -> Vec<String> {
+    messages
+        .iter()
+        .map(|m| m["uuid"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// Wait until the server holds at least `expected.len()` messages and the
+/// daemon has nothing left to send for the pair; then the stored uuids
+/// must equal `expected` exactly (in order, each once).
+fn assert_stored_exactly(
+    env: &TestEnv,
+    server: &TestServer,
+    session: &str,
+    id: &str,
+    expected: &[String],
+) -> Vec<Value> {
+    assert_stored_with_lag(env, server, session, id, expected, 0)
+}
+
+/// Like [`assert_stored_exactly`] for a transcript that ends in an
+/// incomplete line of `lag` bytes (which must stay unsent).
+fn assert_stored_with_lag(
+    env: &TestEnv,
+    server: &TestServer,
+    session: &str,
+    id: &str,
+    expected: &[String],
+    lag: u64,
+) -> Vec<Value> {
+    wait_for(
+        &format!("{} messages on {}", expected.len(), server.url),
+        LONG,
+        || (stored(server, id).len() >= expected.len()).then_some(()),
+    );
+    wait_for("the daemon to have no lag", LONG, || {
+        let p = daemon_pair(env, session, &server.url)?;
+        (p["lag_bytes"] == lag && p["state"] == "streaming").then_some(())
+    });
+    let msgs = stored(server, id);
+    assert_eq!(uuids(&msgs), expected, "stored messages differ");
+    msgs
+}
+
+fn ids(session: &str, range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("{session}-{i}")).collect()
+}
+
+#[test]
+fn streams_a_300_line_transcript_in_order_then_each_new_line_fast() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    write_config(&env, &[&server.url], REPO_ID, json!({}));
+    let session = new_uuid();
+    let mut all = lines(&session, &repo, 0, 300);
+    // Bookkeeping and sidechain lines are not messages.
+    all.insert(
+        10,
+        json!({"type": "file-history-snapshot", "messageId": "x", "snapshot": {}}).to_string(),
+    );
+    all.insert(
+        20,
+        json!({"type": "user", "uuid": "side", "isSidechain": true, "cwd": repo,
+               "message": {"role": "user", "content": "subagent"}})
+        .to_string(),
+    );
+    let path = env.write_session(&repo, &session, &all);
+    write_shares(&env, &[(&session, &path, &[&server.url])]);
+    let _daemon = DaemonGuard::start(&env);
+
+    let id = server_id(&env, &session, &server.url);
+    let msgs = assert_stored_exactly(&env, &server, &session, &id, &ids(&session, 0..300));
+    assert_eq!(msgs[0]["role"], "user");
+    assert_eq!(msgs[0]["content_blocks"][0]["text"], "prompt 0");
+    assert_eq!(msgs[299]["role"], "assistant");
+    assert_eq!(msgs[299]["content_blocks"][0]["text"], "answer 299");
+    let detail = server.get_session(&id);
+    assert_eq!(
+        detail["session"]["title"], "prompt 0",
+        "title derived and PATCHed"
+    );
+    assert_eq!(detail["session"]["status"], "live");
+    let pair = daemon_pair(&env, &session, &server.url).expect("pair");
+    assert_eq!(pair["messages_sent"], 300);
+    assert_eq!(pair["lines_skipped"], 0);
+    assert!(pair["url"].as_str().unwrap_or("").contains(&id));
+
+    // One appended line: each reaches the server quickly (a sanity bound;
+    // latency is measured properly by the benchmark).
+    let mut took = Vec::new();
+    for i in 300..305 {
+        let start = Instant::now();
+        append(&path, &lines(&session, &repo, i, 1));
+        wait_for("the appended line", LONG, || {
+            (stored(&server, &id).len() == i + 1).then_some(())
+        });
+        took.push(start.elapsed());
+    }
+    took.sort();
+    assert!(
+        took[2] < Duration::from_secs(1),
+        "median latency of one appended line: {:?}",
+        took[2]
+    );
+    assert_stored_exactly(&env, &server, &session, &id, &ids(&session, 0..305));
+}
+
+#[test]
+fn sigkill_while_appending_then_restart_delivers_every_message_once() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    write_config(&env, &[&server.url], REPO_ID, json!({}));
+    let session = new_uuid();
+    let path = env.write_session(&repo, &session, &lines(&session, &repo, 0, 20));
+    write_shares(&env, &[(&session, &path, &[&server.url])]);
+    let _daemon = DaemonGuard::start(&env);
+    let id = server_id(&env, &session, &server.url);
+
+    let total = 300;
+    let writer = {
+        let (path, repo, session) = (path.clone(), repo.clone(), session.clone());
+        std::thread::spawn(move || {
+            for i in 20..total {
+                append(&path, &lines(&session, &repo, i, 1));
+                // Pace the writer so the kill lands mid-stream.
+                std::thread::yield_now();
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        })
+    };
+    wait_for("some appended lines to arrive", LONG, || {
+        (stored(&server, &id).len() >= 60).then_some(())
+    });
+    let pid = daemon_status(&env)["pid"].as_u64().expect("daemon pid") as i32;
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+    wait_for("the killed daemon to be gone", LONG, || {
+        (daemon_status(&env)["running"] == false).then_some(())
+    });
+    writer.join().expect("writer");
+    env.ok(&["daemon", "start"]);
+    let new_pid = daemon_status(&env)["pid"].as_u64().expect("pid");
+    assert_ne!(new_pid as i32, pid);
+    assert_stored_exactly(&env, &server, &session, &id, &ids(&session, 0..total));
+}
+
+#[test]
+fn server_outage_with_a_malformed_line_loses_and_duplicates_nothing() {
+    let (env, repo) = setup();
+    let mut server = TestServer::start(&env);
+    write_config(&env, &[&server.url], REPO_ID, json!({}));
+    let session = new_uuid();
+    let path = env.write_session(&repo, &session, &lines(&session, &repo, 0, 10));
+    write_shares(&env, &[(&session, &path, &[&server.url])]);
+    let _daemon = DaemonGuard::start(&env);
+    let id = server_id(&env, &session, &server.url);
+    assert_stored_exactly(&env, &server, &session, &id, &ids(&session, 0..10));
+
+    server.stop();
+    append(&path, &lines(&session, &repo, 10, 5));
+    append(
+        &path,
+        &["{\"type\": \"user\", \"message\": oops".to_string()],
+    );
+    append(&path, &lines(&session, &repo, 15, 5));
+    wait_for("the daemon to notice the outage", LONG, || {
+        let p = daemon_pair(&env, &session, &server.url)?;
+        (p["state"] == "retrying").then_some(())
+    });
+    server.restart();
+    assert_stored_exactly(&env, &server, &session, &id, &ids(&session, 0..20));
+    let pair = daemon_pair(&env, &session, &server.url).expect("pair");
+    assert_eq!(pair["lines_skipped"], 1, "{pair}");
+    assert_eq!(pair["messages_sent"], 20, "{pair}");
+    let log = std::fs::read_to_string(env.openctl_home.join("daemon.log")).expect("log");
+    assert!(
+        log.contains("line=16"),
+        "the malformed line is logged with its number:\n{log}"
+    );
+}
+
+#[test]
+fn a_line_written_in_two_parts_arrives_once_whole() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    write_config(&env, &[&server.url], REPO_ID, json!({}));
+    let session = new_uuid();
+    let path = env.write_session(&repo, &session, &lines(&session, &repo, 0, 2));
+    write_shares(&env, &[(&session, &path, &[&server.url])]);
+    let _daemon = DaemonGuard::start(&env);
+    let id = server_id(&env, &session, &server.url);
+    assert_stored_exactly(&env, &server, &session, &id, &ids(&session, 0..2));
+
+    let line = user_line(
+        &format!("{session}-2"),
+        &repo,
+        "a prompt written in two parts",
+    );
+    let (first, second) = line.split_at(line.len() / 2);
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .expect("open");
+    f.write_all(first.as_bytes()).expect("first half");
+    // The daemon has seen the half line (it counts as lag) and sent nothing.
+    wait_for("the daemon to see the half line", LONG, || {
+        let p = daemon_pair(&env, &session, &server.url)?;
+        (p["lag_bytes"] == first.len()).then_some(())
+    });
+    assert_eq!(stored(&server, &id).len(), 2);
+    f.write_all(format!("{second}\n").as_bytes())
+        .expect("second half");
+    let msgs = assert_stored_exactly(&env, &server, &session, &id, &ids(&session, 0..3));
+    assert_eq!(
+        msgs[2]["content_blocks"][0]["text"],
+        "a prompt written in two parts"
+    );
+}
+
+#[test]
+fn unsharing_completes_and_sharing_again_resumes_the_same_server_session() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    write_config(&env, &[&server.url], REPO_ID, json!({}));
+    let session = new_uuid();
+    let path = env.write_session(&repo, &session, &lines(&session, &repo, 0, 4));
+    write_shares(&env, &[(&session, &path, &[&server.url])]);
+    let _daemon = DaemonGuard::start(&env);
+    let id = server_id(&env, &session, &server.url);
+    assert_stored_exactly(&env, &server, &session, &id, &ids(&session, 0..4));
+
+    // Lines written just before the unshare are flushed before complete.
+    append(&path, &lines(&session, &repo, 4, 2));
+    write_shares(&env, &[]);
+    wait_for("the session to complete on the server", LONG, || {
+        (server.get_session(&id)["session"]["status"] == "complete").then_some(())
+    });
+    assert_eq!(uuids(&stored(&server, &id)), ids(&session, 0..6));
+    wait_for(
+        "the pair to be reported unshared and complete",
+        LONG,
+        || {
+            let p = daemon_pair(&env, &session, &server.url)?;
+            (p["shared"] == false && p["state"] == "complete").then_some(())
+        },
+    );
+    // Not shared: new lines stay on this machine.
+    append(&path, &lines(&session, &repo, 6, 1));
+
+    write_shares(&env, &[(&session, &path, &[&server.url])]);
+    wait_for("the session to be live again", LONG, || {
+        (server.get_session(&id)["session"]["status"] == "live").then_some(())
+    });
+    assert_eq!(
+        server_id(&env, &session, &server.url),
+        id,
+        "same server session"
+    );
+    append(&path, &lines(&session, &repo, 7, 1));
+    assert_stored_exactly(&env, &server, &session, &id, &ids(&session, 0..8));
+}
+
+#[test]
+fn two_servers_both_receive_everything_and_one_down_does_not_slow_the_other() {
+    let (env, repo) = setup();
+    let a = TestServer::start(&env);
+    let mut b = TestServer::start_with(&env, &env.path().join("b.db"), &[]);
+    write_config(&env, &[&a.url, &b.url], REPO_ID, json!({}));
+    let session = new_uuid();
+    let path = env.write_session(&repo, &session, &lines(&session, &repo, 0, 50));
+    write_shares(&env, &[(&session, &path, &[&a.url, &b.url])]);
+    let _daemon = DaemonGuard::start(&env);
+    let id_a = server_id(&env, &session, &a.url);
+    let id_b = server_id(&env, &session, &b.url);
+    assert_stored_exactly(&env, &a, &session, &id_a, &ids(&session, 0..50));
+    assert_stored_exactly(&env, &b, &session, &id_b, &ids(&session, 0..50));
+
+    b.stop();
+    for i in 50..60 {
+        let start = Instant::now();
+        append(&path, &lines(&session, &repo, i, 1));
+        wait_for("server A to get the line while B is down", LONG, || {
+            (stored(&a, &id_a).len() == i + 1).then_some(())
+        });
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "server A waited {:?} for a line while B was down",
+            start.elapsed()
+        );
+    }
+    wait_for("B's pair to be retrying", LONG, || {
+        (daemon_pair(&env, &session, &b.url)?["state"] == "retrying").then_some(())
+    });
+    assert_eq!(
+        daemon_pair(&env, &session, &a.url).expect("a")["state"],
+        "streaming"
+    );
+    b.restart();
+    assert_stored_exactly(&env, &b, &session, &id_b, &ids(&session, 0..60));
+    assert_stored_exactly(&env, &a, &session, &id_a, &ids(&session, 0..60));
+}
+
+#[test]
+fn start_twice_is_one_daemon_and_stop_ends_it() {
+    let env = TestEnv::new();
+    let out = env.run(&["daemon", "stop"]);
+    assert!(out.status.success(), "stop with no daemon exits 0");
+    let _daemon = DaemonGuard::start(&env);
+    let first = daemon_status(&env);
+    assert_eq!(first["running"], true);
+    assert_eq!(first["version"], env!("CARGO_PKG_VERSION"));
+    let pid = first["pid"].as_u64().expect("pid");
+    let out = env.run(&["daemon", "start"]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already running"),
+        "{out:?}"
+    );
+    assert_eq!(daemon_status(&env)["pid"].as_u64(), Some(pid));
+    let pid_file = std::fs::read_to_string(env.openctl_home.join("daemon.pid")).expect("pid");
+    assert_eq!(pid_file.trim(), pid.to_string());
+    // A second foreground daemon refuses to run next to it (exit 3).
+    let out = env.run(&["daemon", "start", "--foreground"]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+
+    env.ok(&["daemon", "stop"]);
+    assert_eq!(daemon_status(&env)["running"], false);
+    // Gone, or a zombie waiting for a reaper (the detached daemon's parent
+    // is whatever adopts orphans here): not running either way.
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit(')').next().map(|r| r.trim().chars().next()))
+        .flatten();
+    assert!(
+        state.is_none() || state == Some('Z'),
+        "daemon process {pid} still runs after stop (state {state:?})"
+    );
+    assert!(!env.openctl_home.join("daemon.pid").exists());
+    let human = env.ok(&["daemon", "status"]);
+    assert!(human.contains("not running"), "{human}");
+}
+
+#[test]
+fn a_stale_pid_file_with_a_reused_pid_does_not_prevent_start() {
+    for stale in [1, std::process::id()] {
+        let env = TestEnv::new();
+        std::fs::create_dir_all(&env.openctl_home).expect("home");
+        std::fs::write(env.openctl_home.join("daemon.pid"), format!("{stale}\n")).expect("pid");
+        std::fs::write(
+            env.openctl_home.join("daemon.lock"),
+            format!("{stale} 0.0.1\n"),
+        )
+        .expect("lock");
+        assert_eq!(daemon_status(&env)["running"], false);
+        let _daemon = DaemonGuard::start(&env);
+        let st = daemon_status(&env);
+        assert_eq!(st["running"], true);
+        let pid = st["pid"].as_u64().expect("pid");
+        assert_ne!(pid, u64::from(stale));
+    }
+}
+
+#[test]
+fn an_unshared_session_of_an_allowed_repo_never_reaches_the_server() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    write_config(&env, &[&server.url], REPO_ID, json!({}));
+    let shared = new_uuid();
+    let private = new_uuid();
+    let shared_path = env.write_session(&repo, &shared, &lines(&shared, &repo, 0, 3));
+    let private_path = env.write_session(&repo, &private, &lines(&private, &repo, 0, 3));
+    write_shares(&env, &[(&shared, &shared_path, &[&server.url])]);
+    let _daemon = DaemonGuard::start(&env);
+    let id = server_id(&env, &shared, &server.url);
+    append(&private_path, &lines(&private, &repo, 3, 2));
+    append(&shared_path, &lines(&shared, &repo, 3, 2));
+    assert_stored_exactly(&env, &server, &shared, &id, &ids(&shared, 0..5));
+
+    let client_id = std::fs::read_to_string(env.openctl_home.join("client-id")).expect("client id");
+    let res = reqwest::blocking::Client::new()
+        .get(server.api(&format!("/api/sessions?claude_session_id={private}")))
+        .header("X-Openctl-Client-ID", client_id.trim())
+        .send()
+        .expect("lookup");
+    let body: Value = res.json().expect("lookup json");
+    assert_eq!(body["session"], Value::Null, "{body}");
+    assert!(daemon_pair(&env, &private, &server.url).is_none());
+}
+
+#[test]
+fn a_session_whose_repo_is_not_allowed_fails_visibly_and_sends_nothing() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    write_config(&env, &[&server.url], "github.com/acme/other", json!({}));
+    let session = new_uuid();
+    let path = env.write_session(&repo, &session, &lines(&session, &repo, 0, 3));
+    write_shares(&env, &[(&session, &path, &[&server.url])]);
+    let _daemon = DaemonGuard::start(&env);
+    let pair = wait_for("the pair to fail", LONG, || {
+        daemon_pair(&env, &session, &server.url).filter(|p| p["state"] == "failed")
+    });
+    let err = pair["last_error"].as_str().unwrap_or("");
+    assert!(
+        err.contains("not allowed") && err.contains(REPO_ID),
+        "{pair}"
+    );
+    assert_eq!(pair["server_session_id"], Value::Null);
+    let human = env.ok(&["daemon", "status"]);
+    assert!(human.contains("FAILED"), "{human}");
+}
+
+#[test]
+fn idle_sessions_complete_and_new_lines_make_them_live_again() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    write_config(
+        &env,
+        &[&server.url],
+        REPO_ID,
+        json!({"idleTimeoutSeconds": 1}),
+    );
+    let session = new_uuid();
+    let path = env.write_session(&repo, &session, &lines(&session, &repo, 0, 2));
+    write_shares(&env, &[(&session, &path, &[&server.url])]);
+    let _daemon = DaemonGuard::start(&env);
+    let id = server_id(&env, &session, &server.url);
+    wait_for("the idle session to complete", LONG, || {
+        (server.get_session(&id)["session"]["status"] == "complete").then_some(())
+    });
+    assert_eq!(
+        daemon_pair(&env, &session, &server.url).expect("pair")["state"],
+        "complete"
+    );
+    append(&path, &lines(&session, &repo, 2, 1));
+    wait_for("the new line on the live session", LONG, || {
+        let d = server.get_session(&id);
+        (d["messages"].as_array().map_or(0, Vec::len) == 3).then_some(())
+    });
+    assert_eq!(uuids(&stored(&server, &id)), ids(&session, 0..3));
+}
+
+#[test]
+fn a_file_modifying_tool_call_sends_the_diff() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    write_config(&env, &[&server.url], REPO_ID, json!({}));
+    let session = new_uuid();
+    let file = repo.join("hello.txt");
+    std::fs::write(&file, "hello from the session\n").expect("file");
+    let write_call = json!({
+        "type": "assistant", "uuid": format!("{session}-1"), "cwd": repo,
+        "message": {"role": "assistant", "content": [
+            {"type": "tool_use", "id": "t1", "name": "Write",
+             "input": {"file_path": file, "content": "hello from the session\n"}}]}
+    })
+    .to_string();
+    let path = env.write_session(
+        &repo,
+        &session,
+        &[
+            user_line(&format!("{session}-0"), &repo, "write a file"),
+            write_call,
+        ],
+    );
+    write_shares(&env, &[(&session, &path, &[&server.url])]);
+    let _daemon = DaemonGuard::start(&env);
+    let id = server_id(&env, &session, &server.url);
+    let diff = wait_for("the diff on the server", LONG, || {
+        let d = server.get_session(&id);
+        d["diffs"].as_array()?.first()?["diff"]
+            .as_str()
+            .map(str::to_string)
+    });
+    assert!(diff.contains("+hello from the session"), "{diff}");
+}
+
+/// Non-sidechain user/assistant uuids of complete lines, in order.
+fn expected_uuids(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).expect("fixture");
+    let complete = match text.rfind('\n') {
+        Some(i) => &text[..=i],
+        None => "",
+    };
+    complete
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| matches!(v["type"].as_str(), Some("user" | "assistant")))
+        .filter(|v| v["isSidechain"] != true && v["message"].is_object())
+        .map(|v| v["uuid"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn real_fixtures_arrive_complete() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    write_config(&env, &[&server.url], REPO_ID, json!({}));
+    let cases = [
+        ("cc2.1.112-hackathon-compact-queue.jsonl", Some(536)),
+        ("cc2.1.14-automated-run-task-agent.jsonl", Some(96)),
+        ("cc2.1.97-redacted-thinking.jsonl", Some(9)),
+        ("fixture-truncated-last-line.jsonl", None),
+    ];
+    let mut shares = Vec::new();
+    for (name, _) in &cases {
+        let session = new_uuid();
+        // The fixture's bytes unchanged, after one bookkeeping line naming
+        // a working directory that exists here (its own cwd does not).
+        let mut bytes = json!({"type": "permission-mode", "cwd": repo}).to_string();
+        bytes.push('\n');
+        let mut bytes = bytes.into_bytes();
+        bytes.extend(std::fs::read(fixture(name)).expect("fixture"));
+        let path = env.project_dir(&repo).join(format!("{session}.jsonl"));
+        std::fs::write(&path, bytes).expect("copy fixture");
+        shares.push((session, path));
+    }
+    let servers = [server.url.as_str()];
+    let list: Vec<(&str, &Path, &[&str])> = shares
+        .iter()
+        .map(|(s, p)| (s.as_str(), p.as_path(), &servers[..]))
+        .collect();
+    write_shares(&env, &list);
+    let _daemon = DaemonGuard::start(&env);
+    for ((name, count), (session, path)) in cases.iter().zip(&shares) {
+        let want = expected_uuids(path);
+        if let Some(n) = count {
+            assert_eq!(want.len(), *n, "{name}: README count");
+        }
+        let id = server_id(&env, session, &server.url);
+        let len = std::fs::metadata(path).expect("copy").len();
+        let text = std::fs::read(path).expect("copy");
+        let complete = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) as u64;
+        let msgs = assert_stored_with_lag(&env, &server, session, &id, &want, len - complete);
+        for m in &msgs {
+            for b in m["content_blocks"].as_array().expect("blocks") {
+                let t = b["type"].as_str().unwrap_or("");
+                assert!(
+                    ["text", "thinking", "tool_use", "tool_result", "image"].contains(&t),
+                    "{name}: block type {t} not normalized"
+                );
+            }
+        }
+        let pair = daemon_pair(&env, session, &server.url).expect("pair");
+        assert_eq!(pair["lines_skipped"], 0, "{name}: {pair}");
+    }
+}

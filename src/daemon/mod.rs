@@ -1,2 +1,353 @@
 //! The daemon (issue 4): watches the share allowlist, tails transcripts,
 //! pushes to every server a session is shared with.
+//!
+//! Lifecycle (this module): exactly one daemon per openctl home, proven by a
+//! held lock ([`lock`]); started detached by spawning `openctl daemon start
+//! --foreground` in a new session (setsid) from the synchronous CLI, before
+//! any async runtime exists; umask 077; a version handshake restarts an
+//! older daemon; a status snapshot ([`status`]) tells the CLI when it is
+//! ready and how every (session, server) pair is doing.
+//!
+//! Inside: [`reconcile`] keeps one [`worker`] per (session, server) pair
+//! equal to shared-sessions.json; each worker tails its transcript
+//! ([`tail`]) from a durable [`cursor`] and delivers batches ([`stream`]).
+
+pub mod cursor;
+pub mod diff;
+pub mod lock;
+pub mod log;
+pub mod reconcile;
+pub mod status;
+pub mod stream;
+pub mod tail;
+pub mod watch;
+pub mod worker;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+pub use status::{read_status, wait_until, PairState, PairStatus, Status};
+
+use crate::api_client::Http;
+use crate::config::{self, Config};
+use crate::error::{CliError, Exit};
+use crate::{paths, shared};
+
+/// How long `start` waits for a spawned daemon to become ready.
+const START_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long `stop` waits for the daemon to flush and exit before SIGKILL.
+const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+/// Log lines shown when the daemon fails to start.
+const LOG_TAIL_ON_FAILURE: usize = 20;
+
+/// What every task of the running daemon shares.
+pub struct Ctx {
+    pub home: PathBuf,
+    pub http: Http,
+    pub board: status::Board,
+    pub files: watch::FileWatch,
+    config: Mutex<Config>,
+}
+
+impl Ctx {
+    /// The latest config.json that parsed.
+    pub fn config(&self) -> Config {
+        self.config
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn set_config(&self, config: Config) {
+        match self.config.lock() {
+            Ok(mut c) => *c = config,
+            Err(p) => *p.into_inner() = config,
+        }
+    }
+}
+
+/// `openctl daemon start --foreground`: be the daemon, in this process,
+/// until SIGTERM/SIGINT.
+pub fn run_foreground() -> Result<()> {
+    // Everything the daemon creates is private to the user.
+    // SAFETY: umask only changes this process's file creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
+    let home = paths::ensure_openctl_home()?;
+    let Some(lock) = lock::acquire(&home)? else {
+        let pid = lock::holder(&home)?
+            .and_then(|h| h.pid)
+            .map_or_else(|| "unknown pid".to_string(), |p| format!("pid {p}"));
+        return Err(CliError::new(
+            Exit::DaemonStart,
+            format!(
+                "another openctl daemon already runs for {} ({pid})",
+                home.display()
+            ),
+        )
+        .with_hint("stop it with `openctl daemon stop`, or leave it running")
+        .into());
+    };
+    log::init(&home)?;
+    tracing::info!(
+        pid = std::process::id(),
+        version = env!("CARGO_PKG_VERSION"),
+        home = %home.display(),
+        "daemon starting"
+    );
+    let http = Http::new()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(4)
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(serve(home.clone(), http));
+    match &result {
+        Ok(()) => tracing::info!("daemon stopped"),
+        Err(e) => tracing::error!("daemon failed: {e:#}"),
+    }
+    // Leave no stale snapshot claiming sessions stream.
+    let _ = std::fs::remove_file(status::status_path(&home));
+    drop(runtime);
+    drop(lock);
+    result
+}
+
+async fn serve(home: PathBuf, http: Http) -> Result<()> {
+    let home_changed = Arc::new(tokio::sync::Notify::new());
+    let files = watch::FileWatch::new(&home, &[shared::FILE, config::FILE], home_changed.clone())?;
+    let ctx = Arc::new(Ctx {
+        home: home.clone(),
+        http,
+        board: status::Board::new(),
+        files,
+        config: Mutex::new(Config::default()),
+    });
+    // Ready: the lock is held and the snapshot written.
+    ctx.board.write(&home)?;
+    let writer = tokio::spawn(write_status(ctx.clone()));
+    let shutdown = shutdown_signal()?;
+    reconcile::supervise(ctx.clone(), home_changed, shutdown).await;
+    writer.abort();
+    Ok(())
+}
+
+/// Write the status snapshot whenever it changes, at most every 20 ms.
+async fn write_status(ctx: Arc<Ctx>) {
+    loop {
+        ctx.board.changed().await;
+        if let Err(e) = ctx.board.write(&ctx.home) {
+            tracing::warn!("cannot write the status snapshot: {e:#}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    // A detached daemon has no terminal; a hangup must not kill it.
+    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    Ok(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => { tracing::info!("SIGTERM: stopping"); return; }
+                _ = int.recv() => { tracing::info!("SIGINT: stopping"); return; }
+                _ = hup.recv() => tracing::info!("SIGHUP ignored"),
+            }
+        }
+    })
+}
+
+/// The pid of the running daemon, if any.
+pub fn running_pid(home: &Path) -> Result<Option<u32>> {
+    Ok(lock::holder(home)?.map(|h| h.pid.unwrap_or(0)))
+}
+
+/// What [`ensure_running`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    /// A daemon of this version was already running.
+    AlreadyRunning(u32),
+    /// A new daemon was started (after stopping an older version if one ran).
+    Started(u32),
+}
+
+/// Make sure a daemon of this version runs for the openctl home: start one
+/// (detached) if none runs, restart one of another version. Failures map to
+/// exit 3 with the tail of the daemon's log.
+pub fn ensure_running() -> Result<Started> {
+    let home = paths::ensure_openctl_home()?;
+    if let Some(holder) = lock::holder(&home)? {
+        if holder.version.as_deref() == Some(env!("CARGO_PKG_VERSION")) {
+            let pid = holder.pid.unwrap_or(0);
+            wait_ready(&home, pid, None)?;
+            return Ok(Started::AlreadyRunning(pid));
+        }
+        tracing::info!(old = ?holder.version, "restarting a daemon of another version");
+        stop(&home)?;
+    }
+    start_detached(&home).map(Started::Started)
+}
+
+/// Spawn `openctl daemon start --foreground` detached (new session, no
+/// terminal, output to the log) and wait until it is ready.
+fn start_detached(home: &Path) -> Result<u32> {
+    let exe = std::env::current_exe().context("cannot find the openctl executable")?;
+    let log_path = log::path(home);
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("cannot open {}", log_path.display()))?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["daemon", "start", "--foreground"])
+        .env("OPENCTL_HOME", home)
+        .stdin(Stdio::null())
+        .stdout(
+            log_file
+                .try_clone()
+                .with_context(|| format!("cannot open {}", log_path.display()))?,
+        )
+        .stderr(log_file)
+        .current_dir("/");
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: setsid is async-signal-safe; nothing else runs between
+        // fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| start_failure(home, &format!("cannot spawn the daemon: {e}")))?;
+    let pid = child.id();
+    wait_ready(home, pid, Some(&mut child))
+}
+
+/// Wait until the lock holder has written its status snapshot. With
+/// `child`, a child that exits first is a failure unless another daemon
+/// holds the lock (two starts raced and the other won).
+fn wait_ready(home: &Path, pid: u32, mut child: Option<&mut Child>) -> Result<u32> {
+    let mut check = || -> Result<Option<u32>> {
+        if let Some(holder) = lock::holder(home)? {
+            if let Some(p) = holder.pid.filter(|p| *p != 0) {
+                if status::snapshot_written_by(home, p) {
+                    return Ok(Some(p));
+                }
+            }
+        }
+        if let Some(c) = child.as_deref_mut() {
+            if let Some(exit) = c.try_wait()? {
+                if lock::holder(home)?.is_none() {
+                    return Err(start_failure(
+                        home,
+                        &format!("the daemon (pid {pid}) exited during start-up ({exit})"),
+                    ));
+                }
+            }
+        }
+        Ok(None)
+    };
+    match status::wait_for_change(home, START_TIMEOUT, &mut check)? {
+        Some(p) => Ok(p),
+        None => Err(start_failure(
+            home,
+            &format!(
+                "the daemon (pid {pid}) did not become ready within {}s",
+                START_TIMEOUT.as_secs()
+            ),
+        )),
+    }
+}
+
+fn start_failure(home: &Path, what: &str) -> anyhow::Error {
+    let log_path = log::path(home);
+    let tail = log::tail(&log_path, LOG_TAIL_ON_FAILURE).unwrap_or_default();
+    let mut message = what.to_string();
+    if !tail.is_empty() {
+        message.push_str(&format!(
+            "\nlast lines of {}:\n  {}",
+            log_path.display(),
+            tail.join("\n  ")
+        ));
+    }
+    CliError::new(Exit::DaemonStart, message)
+        .with_hint(format!(
+            "run `openctl daemon start --foreground` to see it fail, or read {}",
+            log_path.display()
+        ))
+        .into()
+}
+
+/// Stop the running daemon: SIGTERM (it flushes what it can), wait until
+/// the lock is released, SIGKILL if it does not exit in time. Returns the
+/// pid that was stopped, `None` when no daemon ran.
+pub fn stop(home: &Path) -> Result<Option<u32>> {
+    let Some(holder) = lock::holder(home)? else {
+        return Ok(None);
+    };
+    // The pid is written right after the lock is taken.
+    let pid = match holder.pid {
+        Some(p) => Some(p),
+        None => status::wait_for_change(home, Duration::from_secs(2), &mut || {
+            Ok(lock::holder(home)?.map(|h| h.pid))
+        })?
+        .flatten(),
+    };
+    let Some(pid) = pid.filter(|p| *p > 1) else {
+        if lock::holder(home)?.is_none() {
+            return Ok(None);
+        }
+        return Err(CliError::new(
+            Exit::Failure,
+            format!(
+                "a daemon holds {} but did not record its pid",
+                lock::lock_path(home).display()
+            ),
+        )
+        .into());
+    };
+    signal(pid, libc::SIGTERM)?;
+    if lock::wait_released(home, STOP_TIMEOUT)? {
+        return Ok(Some(pid));
+    }
+    signal(pid, libc::SIGKILL)?;
+    if lock::wait_released(home, Duration::from_secs(5))? {
+        return Ok(Some(pid));
+    }
+    Err(CliError::new(
+        Exit::Failure,
+        format!("the daemon (pid {pid}) did not stop, even after SIGKILL"),
+    )
+    .into())
+}
+
+fn signal(pid: u32, sig: libc::c_int) -> Result<()> {
+    let Ok(raw) = libc::pid_t::try_from(pid) else {
+        return Err(anyhow::anyhow!("invalid daemon pid {pid}"));
+    };
+    // SAFETY: kill has no memory-safety preconditions.
+    let rc = unsafe { libc::kill(raw, sig) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::ESRCH) {
+        return Ok(()); // already gone
+    }
+    Err(err).with_context(|| format!("cannot signal the daemon (pid {pid})"))
+}

@@ -403,3 +403,87 @@ impl Drop for TestServer {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// daemon (issue 4) helpers
+//
+// `DaemonGuard` stops the daemon of a TestEnv when dropped (through the real
+// `openctl daemon stop`, which only signals the process holding the lock).
+// `write_shares` / `write_config` replace shared-sessions.json and
+// config.json atomically (temp file + rename), as the CLI does, and
+// `daemon_status` reads `openctl daemon status --json`.
+
+pub struct DaemonGuard<'a> {
+    pub env: &'a TestEnv,
+}
+
+impl<'a> DaemonGuard<'a> {
+    /// `openctl daemon start` (asserting success).
+    pub fn start(env: &'a TestEnv) -> DaemonGuard<'a> {
+        env.ok(&["daemon", "start"]);
+        DaemonGuard { env }
+    }
+}
+
+impl Drop for DaemonGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.env.run(&["daemon", "stop"]);
+    }
+}
+
+fn replace_file(path: &Path, text: &str) {
+    let dir = path.parent().expect("parent");
+    std::fs::create_dir_all(dir).expect("dir");
+    let tmp = dir.join(format!(".tmp-test-{}", uuid::Uuid::new_v4().as_simple()));
+    std::fs::write(&tmp, text).expect("write temp");
+    std::fs::rename(&tmp, path).expect("rename");
+}
+
+/// Replace shared-sessions.json: `(session uuid, transcript, [server urls])`.
+pub fn write_shares(env: &TestEnv, shares: &[(&str, &Path, &[&str])]) {
+    let mut sessions = serde_json::Map::new();
+    for (uuid, path, servers) in shares {
+        sessions.insert(
+            uuid.to_string(),
+            serde_json::json!({
+                "filePath": path, "servers": servers,
+                "sharedAt": "2026-11-24T10:00:00.000Z", "serverSessions": {}
+            }),
+        );
+    }
+    let text = serde_json::json!({"version": 1, "sessions": sessions}).to_string();
+    replace_file(&env.openctl_home.join("shared-sessions.json"), &text);
+}
+
+/// Replace config.json: every server in `servers` allows `repo_id`; plus
+/// extra top-level settings.
+pub fn write_config(env: &TestEnv, servers: &[&str], repo_id: &str, extra: serde_json::Value) {
+    let mut map = serde_json::Map::new();
+    for s in servers {
+        map.insert(
+            s.to_string(),
+            serde_json::json!({"allowedRepos": [repo_id]}),
+        );
+    }
+    let mut cfg = serde_json::json!({"servers": map});
+    if let serde_json::Value::Object(extra) = extra {
+        for (k, v) in extra {
+            cfg[k] = v;
+        }
+    }
+    replace_file(&env.openctl_home.join("config.json"), &cfg.to_string());
+}
+
+/// `openctl daemon status --json`.
+pub fn daemon_status(env: &TestEnv) -> serde_json::Value {
+    serde_json::from_str(&env.ok(&["daemon", "status", "--json"])).expect("status json")
+}
+
+/// The status entry of (session, server), if listed.
+pub fn daemon_pair(env: &TestEnv, session: &str, server: &str) -> Option<serde_json::Value> {
+    daemon_status(env)["sessions"]
+        .as_array()?
+        .iter()
+        .find(|p| p["session"] == session && p["server"] == server)
+        .cloned()
+}

@@ -1,0 +1,217 @@
+//! Keeping the running workers equal to what shared-sessions.json names.
+//!
+//! Reconciles on every change of shared-sessions.json or config.json in the
+//! openctl home (a directory watch: writers replace the files by rename),
+//! coalesced, plus a periodic re-check as a fallback for missed events. A
+//! file that does not parse is never taken for an empty one: the current
+//! workers keep running and the error is logged.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+use super::worker::{self, Desired, Outcome, PairSpec};
+use super::Ctx;
+use crate::config::{self, Config};
+use crate::shared;
+use crate::state::JsonFile;
+
+/// Re-read the allowlist this often even without a file event.
+const PERIODIC: Duration = Duration::from_secs(10);
+/// Coalesce a burst of events (a write is create + write + rename).
+const DEBOUNCE: Duration = Duration::from_millis(3);
+/// How long stopping waits for workers to flush.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
+
+type Key = (String, String);
+
+struct Handle {
+    control: watch::Sender<Desired>,
+    task: JoinHandle<()>,
+    outcome: Arc<Mutex<Option<Outcome>>>,
+    /// Fingerprint of the state files when the worker started.
+    generation: u64,
+}
+
+impl Handle {
+    fn outcome(&self) -> Option<Outcome> {
+        if !self.task.is_finished() {
+            return None;
+        }
+        self.outcome
+            .lock()
+            .ok()
+            .and_then(|o| o.clone())
+            .or(Some(Outcome::Failed))
+    }
+}
+
+struct Supervisor {
+    ctx: Arc<Ctx>,
+    workers: HashMap<Key, Handle>,
+    last_error: Option<String>,
+}
+
+/// Run until `shutdown` resolves, then stop every worker (each flushes what
+/// it can quickly).
+pub async fn supervise(
+    ctx: Arc<Ctx>,
+    home_changed: Arc<Notify>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let mut sup = Supervisor {
+        ctx,
+        workers: HashMap::new(),
+        last_error: None,
+    };
+    tokio::pin!(shutdown);
+    sup.reconcile();
+    loop {
+        tokio::select! {
+            _ = home_changed.notified() => {
+                tokio::time::sleep(DEBOUNCE).await;
+                sup.reconcile();
+            }
+            _ = tokio::time::sleep(PERIODIC) => {
+                if !super::lock::lock_path(&sup.ctx.home).exists() {
+                    tracing::error!(home = %sup.ctx.home.display(), "the openctl home or its lock file is gone; stopping");
+                    break;
+                }
+                sup.reconcile();
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    sup.shutdown().await;
+}
+
+impl Supervisor {
+    fn reconcile(&mut self) {
+        let home = self.ctx.home.clone();
+        let (config, config_bytes) = match read_config(&home) {
+            Ok(c) => c,
+            Err(e) => {
+                self.report(format!("{e:#}; keeping the previous settings"));
+                (self.ctx.config(), Vec::new())
+            }
+        };
+        self.ctx.set_config(config);
+        let shares_file = JsonFile::new(home.join(shared::FILE));
+        let shares = match shares_file.read() {
+            Ok(map) => shared::parse(&map),
+            Err(e) => {
+                self.report(format!("{e:#}; the shares stay as they were"));
+                return;
+            }
+        };
+        self.last_error = None;
+        let shares_bytes = std::fs::read(shares_file.path()).unwrap_or_default();
+        let generation = fingerprint(&[&shares_bytes, &config_bytes]);
+
+        let mut desired: BTreeMap<Key, PairSpec> = BTreeMap::new();
+        for share in shares.values() {
+            for server in &share.servers {
+                desired.insert(
+                    (share.uuid.clone(), server.clone()),
+                    PairSpec {
+                        session: share.uuid.clone(),
+                        server: server.clone(),
+                        file: share.file_path.clone(),
+                    },
+                );
+            }
+        }
+
+        // Pairs no longer shared: flush and complete.
+        self.workers.retain(|key, handle| {
+            if desired.contains_key(key) {
+                return true;
+            }
+            if handle.task.is_finished() {
+                return false;
+            }
+            if *handle.control.borrow() == Desired::Active {
+                tracing::info!(session = %key.0, server = %key.1, "unshared; flushing and completing");
+                let _ = handle.control.send(Desired::Finish);
+            }
+            true
+        });
+
+        for (key, spec) in desired {
+            let restart = match self.workers.get(&key) {
+                None => true,
+                Some(h) => match h.outcome() {
+                    None => {
+                        if *h.control.borrow() == Desired::Finish {
+                            tracing::info!(session = %key.0, server = %key.1, "shared again");
+                            let _ = h.control.send(Desired::Active);
+                        }
+                        false
+                    }
+                    Some(Outcome::Failed) => h.generation != generation,
+                    Some(_) => true,
+                },
+            };
+            if restart {
+                self.spawn(key, spec, generation);
+            }
+        }
+    }
+
+    fn spawn(&mut self, key: Key, spec: PairSpec, generation: u64) {
+        tracing::info!(session = %key.0, server = %key.1, file = %spec.file.display(), "starting to stream");
+        let (tx, rx) = watch::channel(Desired::Active);
+        let outcome = Arc::new(Mutex::new(None));
+        let task = tokio::spawn(worker::run(self.ctx.clone(), spec, rx, outcome.clone()));
+        self.workers.insert(
+            key,
+            Handle {
+                control: tx,
+                task,
+                outcome,
+                generation,
+            },
+        );
+    }
+
+    /// Log an error once (not on every periodic re-check).
+    fn report(&mut self, message: String) {
+        if self.last_error.as_deref() != Some(message.as_str()) {
+            tracing::error!("{message}");
+            self.last_error = Some(message);
+        }
+    }
+
+    async fn shutdown(self) {
+        for handle in self.workers.values() {
+            let _ = handle.control.send(Desired::Shutdown);
+        }
+        let tasks: Vec<JoinHandle<()>> = self.workers.into_values().map(|h| h.task).collect();
+        let all = futures_util::future::join_all(tasks);
+        if tokio::time::timeout(SHUTDOWN_WAIT, all).await.is_err() {
+            tracing::warn!("some sessions did not finish flushing in time");
+        }
+    }
+}
+
+fn read_config(home: &Path) -> anyhow::Result<(Config, Vec<u8>)> {
+    let file = JsonFile::new(home.join(config::FILE));
+    let map = file.read()?;
+    let bytes = std::fs::read(file.path()).unwrap_or_default();
+    Ok((Config::from_map(map), bytes))
+}
+
+fn fingerprint(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in part.iter().chain(b"\0") {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}

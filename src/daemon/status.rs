@@ -1,0 +1,356 @@
+//! The daemon's status snapshot: what `openctl daemon status` prints and
+//! what `session share`/`unshare` wait on.
+//!
+//! The daemon keeps a [`Board`] in memory and writes it atomically to
+//! `~/.openctl/daemon-status.json` whenever something changes (coalesced).
+//! Readers combine the file with the lock: only a held lock proves the
+//! daemon runs, a stale snapshot never does.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::lock;
+use crate::paths;
+
+pub const FILE: &str = "daemon-status.json";
+
+/// How many pairs that stopped being shared stay listed (so `unshare` can
+/// see that they completed).
+const MAX_UNSHARED_KEPT: usize = 200;
+
+/// The state of one (session, server) pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PairState {
+    /// Checking the repository and creating the session on the server.
+    Starting,
+    /// Connected: new lines are sent as they are written.
+    Streaming,
+    /// The server failed transiently; retrying with backoff.
+    Retrying,
+    /// Stopped for good (repository not allowed, 401/403, ...): see `last_error`.
+    Failed,
+    /// Marked complete on the server (idle, or no longer shared).
+    Complete,
+}
+
+/// One (session, server) pair in the status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairStatus {
+    pub session: String,
+    pub server: String,
+    pub server_session_id: Option<String>,
+    pub url: Option<String>,
+    pub state: PairState,
+    /// Still listed in shared-sessions.json. False once the pair was
+    /// removed and its worker finished (flushed and completed).
+    pub shared: bool,
+    pub messages_sent: u64,
+    pub lines_skipped: u64,
+    pub last_error: Option<String>,
+    /// Transcript bytes not yet acknowledged by the server.
+    pub lag_bytes: u64,
+    pub redactions: u64,
+}
+
+impl PairStatus {
+    pub fn new(session: &str, server: &str) -> PairStatus {
+        PairStatus {
+            session: session.to_string(),
+            server: server.to_string(),
+            server_session_id: None,
+            url: None,
+            state: PairState::Starting,
+            shared: true,
+            messages_sent: 0,
+            lines_skipped: 0,
+            last_error: None,
+            lag_bytes: 0,
+            redactions: 0,
+        }
+    }
+}
+
+/// `openctl daemon status --json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub running: bool,
+    pub pid: Option<u32>,
+    pub version: Option<String>,
+    pub uptime_s: Option<u64>,
+    pub sessions: Vec<PairStatus>,
+}
+
+impl Status {
+    /// The pair (session, server), if listed.
+    pub fn pair(&self, session: &str, server: &str) -> Option<&PairStatus> {
+        self.sessions
+            .iter()
+            .find(|p| p.session == session && p.server == server)
+    }
+}
+
+/// What the daemon writes to [`FILE`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Snapshot {
+    pid: u32,
+    version: String,
+    /// Seconds since the Unix epoch when the daemon started.
+    started_at: u64,
+    sessions: Vec<PairStatus>,
+}
+
+/// The daemon's live status, shared by its tasks.
+#[derive(Clone)]
+pub struct Board {
+    inner: Arc<Mutex<Inner>>,
+    dirty: Arc<tokio::sync::Notify>,
+}
+
+struct Inner {
+    pid: u32,
+    started_at: u64,
+    pairs: BTreeMap<(String, String), PairStatus>,
+    /// Order in which pairs stopped being shared, oldest first.
+    unshared: Vec<(String, String)>,
+}
+
+impl Board {
+    pub fn new() -> Board {
+        let started_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Board {
+            inner: Arc::new(Mutex::new(Inner {
+                pid: std::process::id(),
+                started_at,
+                pairs: BTreeMap::new(),
+                unshared: Vec::new(),
+            })),
+            dirty: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Change the pair's entry (created if missing) and schedule a write.
+    pub fn update(&self, session: &str, server: &str, f: impl FnOnce(&mut PairStatus)) {
+        {
+            let mut inner = self.lock();
+            let key = (session.to_string(), server.to_string());
+            let entry = inner
+                .pairs
+                .entry(key.clone())
+                .or_insert_with(|| PairStatus::new(session, server));
+            let was_shared = entry.shared;
+            f(entry);
+            let now_shared = entry.shared;
+            if was_shared && !now_shared {
+                inner.unshared.push(key);
+                while inner.unshared.len() > MAX_UNSHARED_KEPT {
+                    let old = inner.unshared.remove(0);
+                    if inner.pairs.get(&old).is_some_and(|p| !p.shared) {
+                        inner.pairs.remove(&old);
+                    }
+                }
+            } else if !was_shared && now_shared {
+                inner.unshared.retain(|k| *k != key);
+            }
+        }
+        self.dirty.notify_one();
+    }
+
+    /// A pair starts (again): fresh entry, keeping its counters.
+    pub fn start_pair(&self, session: &str, server: &str) {
+        self.update(session, server, |p| {
+            p.shared = true;
+            p.state = PairState::Starting;
+            p.last_error = None;
+        });
+    }
+
+    /// Wait until something changed since the last write.
+    pub async fn changed(&self) {
+        self.dirty.notified().await;
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        let inner = self.lock();
+        Snapshot {
+            pid: inner.pid,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at: inner.started_at,
+            sessions: inner.pairs.values().cloned().collect(),
+        }
+    }
+
+    /// Write the snapshot atomically to `home`.
+    pub fn write(&self, home: &Path) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(&self.snapshot())?;
+        crate::state::write_atomic(&home.join(FILE), &bytes)
+    }
+}
+
+impl Default for Board {
+    fn default() -> Self {
+        Board::new()
+    }
+}
+
+/// The status as the CLI sees it: running only if the lock is held; the
+/// snapshot only if the lock holder wrote it.
+pub fn read_status() -> Result<Status> {
+    read_status_in(&paths::openctl_home()?)
+}
+
+pub fn read_status_in(home: &Path) -> Result<Status> {
+    let Some(holder) = lock::holder(home)? else {
+        return Ok(Status {
+            running: false,
+            pid: None,
+            version: None,
+            uptime_s: None,
+            sessions: Vec::new(),
+        });
+    };
+    let snapshot = read_snapshot(home)?.filter(|s| Some(s.pid) == holder.pid);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    Ok(match snapshot {
+        Some(s) => Status {
+            running: true,
+            pid: Some(s.pid),
+            version: Some(s.version),
+            uptime_s: Some(now.saturating_sub(s.started_at)),
+            sessions: s.sessions,
+        },
+        None => Status {
+            running: true,
+            pid: holder.pid,
+            version: holder.version,
+            uptime_s: None,
+            sessions: Vec::new(),
+        },
+    })
+}
+
+/// True when the running daemon (the lock holder) has written its snapshot.
+pub fn snapshot_written_by(home: &Path, pid: u32) -> bool {
+    matches!(read_snapshot(home), Ok(Some(s)) if s.pid == pid)
+}
+
+fn read_snapshot(home: &Path) -> Result<Option<Snapshot>> {
+    let path = home.join(FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// Wait until `pred` holds for the status, re-reading it on every change in
+/// the openctl home (a directory watch, so the snapshot's atomic
+/// replacement is seen). Returns the status that satisfied `pred`, or
+/// `None` after `timeout`.
+pub fn wait_until(
+    mut pred: impl FnMut(&Status) -> bool,
+    timeout: Duration,
+) -> Result<Option<Status>> {
+    let home = paths::openctl_home()?;
+    let mut check = || -> Result<Option<Status>> {
+        let status = read_status_in(&home)?;
+        Ok(pred(&status).then_some(status))
+    };
+    wait_for_change(&home, timeout, &mut check)
+}
+
+/// Call `check` now and after every change in `dir` (and at least every
+/// 250 ms, in case an event is missed) until it returns `Some` or `timeout`
+/// passes.
+pub fn wait_for_change<T>(
+    dir: &Path,
+    timeout: Duration,
+    check: &mut dyn FnMut() -> Result<Option<T>>,
+) -> Result<Option<T>> {
+    use notify::Watcher;
+    let deadline = Instant::now() + timeout;
+    let (tx, rx) = std::sync::mpsc::channel();
+    paths::ensure_private_dir(dir)?;
+    let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+        let _ = tx.send(ev.is_ok());
+    })
+    .context("cannot watch files")?;
+    watcher
+        .watch(dir, notify::RecursiveMode::NonRecursive)
+        .with_context(|| format!("cannot watch {}", dir.display()))?;
+    loop {
+        if let Some(v) = check()? {
+            return Ok(Some(v));
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(None);
+        }
+        let wait = (deadline - now).min(Duration::from_millis(250));
+        if rx.recv_timeout(wait).is_ok() {
+            // Drain the burst an atomic write causes before re-checking.
+            while rx.try_recv().is_ok() {}
+        }
+    }
+}
+
+/// Where the daemon's files live.
+pub fn status_path(home: &Path) -> PathBuf {
+    home.join(FILE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unshared_pairs_are_capped() {
+        let board = Board::new();
+        for i in 0..(MAX_UNSHARED_KEPT + 10) {
+            let s = format!("s{i}");
+            board.update(&s, "http://a", |p| p.state = PairState::Streaming);
+            board.update(&s, "http://a", |p| {
+                p.shared = false;
+                p.state = PairState::Complete;
+            });
+        }
+        board.update("live", "http://a", |p| p.state = PairState::Streaming);
+        let snap = board.snapshot();
+        assert_eq!(snap.sessions.len(), MAX_UNSHARED_KEPT + 1);
+        assert!(snap.sessions.iter().any(|p| p.session == "live"));
+        assert!(!snap.sessions.iter().any(|p| p.session == "s0"));
+    }
+
+    #[test]
+    fn no_lock_means_not_running_despite_a_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let board = Board::new();
+        board.update("s", "http://a", |p| p.state = PairState::Streaming);
+        board.write(dir.path()).unwrap();
+        let st = read_status_in(dir.path()).unwrap();
+        assert!(!st.running);
+        assert!(st.sessions.is_empty());
+    }
+
+    #[test]
+    fn state_serializes_lowercase() {
+        let v = serde_json::to_value(PairStatus::new("s", "u")).unwrap();
+        assert_eq!(v["state"], "starting");
+        assert_eq!(v["shared"], true);
+    }
+}

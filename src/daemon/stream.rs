@@ -1,0 +1,294 @@
+//! From transcript lines to request bodies: parsing each line once, the
+//! redaction hook, batch bounds, splitting, truncation of a message no
+//! server would accept, and the retry backoff.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use super::tail::RawLine;
+use crate::transcript;
+use crate::wire::Message;
+
+/// Most lines read (and so sent) in one batch.
+pub const MAX_BATCH_LINES: usize = 2000;
+/// Most transcript bytes read for one batch.
+pub const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
+/// Largest request body sent: safely under the servers' 10 MiB.
+pub const MAX_BODY_BYTES: usize = 9 * 1024 * 1024;
+
+/// One transcript line, parsed once.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub line_no: u64,
+    pub start: u64,
+    pub end: u64,
+    /// The line's `uuid`, if it has one.
+    pub uuid: Option<String>,
+    /// The message to deliver, if the line is one.
+    pub msg: Option<Message>,
+    /// Not JSON, or too long: skipped and counted.
+    pub malformed: bool,
+    /// A title candidate this line carries (explicit or first prompt).
+    pub title: Option<Title>,
+    /// Files a tool call on this line modifies.
+    pub modified: Vec<PathBuf>,
+}
+
+/// Where a title comes from; explicit ones win.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Title {
+    Explicit(String),
+    Prompt(String),
+}
+
+/// Parse the lines of a chunk.
+pub fn parse(lines: Vec<RawLine>) -> Vec<Item> {
+    lines.into_iter().map(parse_one).collect()
+}
+
+fn parse_one(line: RawLine) -> Item {
+    let mut item = Item {
+        line_no: line.line_no,
+        start: line.start,
+        end: line.end,
+        uuid: None,
+        msg: None,
+        malformed: false,
+        title: None,
+        modified: Vec::new(),
+    };
+    if line.oversized {
+        item.malformed = true;
+        return item;
+    }
+    let bytes = line.bytes.strip_suffix(b"\r").unwrap_or(&line.bytes);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return item;
+    }
+    let obj = match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(obj)) => obj,
+        _ => {
+            item.malformed = true;
+            return item;
+        }
+    };
+    item.uuid = obj.get("uuid").and_then(Value::as_str).map(str::to_string);
+    item.title = explicit_title(&obj)
+        .map(Title::Explicit)
+        .or_else(|| transcript::user_text_title(&obj).map(Title::Prompt));
+    item.msg = transcript::message_from_line(&obj);
+    if item.msg.is_some() {
+        if let Some(Value::Array(blocks)) = obj.get("message").and_then(|m| m.get("content")) {
+            item.modified = blocks
+                .iter()
+                .filter_map(transcript::modified_path)
+                .map(PathBuf::from)
+                .collect();
+        }
+    }
+    item
+}
+
+/// The title a `custom-title` or `ai-title` line sets.
+fn explicit_title(obj: &Map<String, Value>) -> Option<String> {
+    let t = match obj.get("type")?.as_str()? {
+        "custom-title" => obj.get("customTitle")?.as_str()?,
+        "ai-title" => obj.get("aiTitle")?.as_str()?,
+        _ => return None,
+    };
+    let t = t.trim();
+    (!t.is_empty()).then(|| t.chars().take(200).collect())
+}
+
+/// THE REDACTION HOOK (issue 8, `crate::redact`): every message passes
+/// through here right before it is encoded for a server, with that server's
+/// `redact` setting. It returns the message to send and how many secrets
+/// were replaced (shown per pair in `daemon status`). Until the redaction
+/// module provides its transform, messages pass unchanged.
+pub fn prepare_for_send(msg: Message, redact: bool) -> (Message, u64) {
+    let _ = redact;
+    (msg, 0)
+}
+
+/// Encode `{"messages": [...]}`.
+pub fn encode(messages: &[&Message]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 * messages.len());
+    out.extend_from_slice(b"{\"messages\":[");
+    for (i, m) in messages.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        // Serializing plain JSON values into a Vec cannot fail.
+        if serde_json::to_writer(&mut out, m).is_err() {
+            out.extend_from_slice(b"null");
+        }
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
+/// The marker appended where content was cut.
+pub fn truncation_marker(cut: usize) -> String {
+    format!("\n[openctl: {cut} bytes truncated to fit the server's size limit]")
+}
+
+/// Shrink one message so it encodes to at most `budget` bytes: long strings
+/// are cut (with a visible marker), inline images replaced by a note. When
+/// even that does not fit, the content becomes one text block saying so.
+pub fn truncate_message(msg: &Message, budget: usize) -> Message {
+    let size = |m: &Message| serde_json::to_vec(m).map(|v| v.len()).unwrap_or(usize::MAX);
+    let mut cap = budget / 2;
+    while cap >= 1024 {
+        let mut m = msg.clone();
+        for block in &mut m.content_blocks {
+            shrink(block, cap);
+        }
+        if size(&m) <= budget {
+            return m;
+        }
+        cap /= 2;
+    }
+    Message {
+        role: msg.role.clone(),
+        content_blocks: vec![json!({
+            "type": "text",
+            "text": "[openctl: this message was too large for the server and was left out]",
+        })],
+        timestamp: msg.timestamp.clone(),
+        uuid: msg.uuid.clone(),
+    }
+}
+
+fn shrink(block: &mut Value, cap: usize) {
+    if block.get("type").and_then(Value::as_str) == Some("image") {
+        let data_len = block
+            .pointer("/source/data")
+            .and_then(Value::as_str)
+            .map_or(0, str::len);
+        if data_len > cap {
+            *block = json!({"type": "text", "text": format!("[openctl: image of {data_len} bytes left out: too large for the server]")});
+        }
+        return;
+    }
+    shrink_strings(block, cap);
+}
+
+fn shrink_strings(v: &mut Value, cap: usize) {
+    match v {
+        Value::String(s) if s.len() > cap => {
+            let mut at = cap;
+            while !s.is_char_boundary(at) {
+                at -= 1;
+            }
+            let cut = s.len() - at;
+            s.truncate(at);
+            s.push_str(&truncation_marker(cut));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| shrink_strings(i, cap)),
+        Value::Object(map) => map.values_mut().for_each(|i| shrink_strings(i, cap)),
+        _ => {}
+    }
+}
+
+/// Full-jitter exponential backoff: a random wait between 250 ms and
+/// min(10 s, 250 ms × 2^attempt).
+pub fn backoff(attempt: u32) -> Duration {
+    let base: u64 = 250;
+    let upper = base
+        .saturating_mul(1u64 << attempt.min(16))
+        .min(10_000)
+        .max(base);
+    Duration::from_millis(fastrand::u64(base..=upper))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(no: u64, text: &str) -> RawLine {
+        RawLine {
+            start: 0,
+            end: text.len() as u64 + 1,
+            line_no: no,
+            bytes: text.as_bytes().to_vec(),
+            oversized: false,
+        }
+    }
+
+    #[test]
+    fn parses_messages_titles_and_modified_files() {
+        let items = parse(vec![
+            raw(
+                1,
+                r#"{"type":"user","uuid":"a","message":{"role":"user","content":"fix the bug"}}"#,
+            ),
+            raw(
+                2,
+                r#"{"type":"assistant","uuid":"b","message":{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"Write","input":{"file_path":"/r/x.rs","content":"x"}}]}}"#,
+            ),
+            raw(3, "{broken"),
+            raw(4, r#"{"type":"custom-title","customTitle":" Mine "}"#),
+            raw(5, ""),
+        ]);
+        assert_eq!(items[0].title, Some(Title::Prompt("fix the bug".into())));
+        assert_eq!(items[0].uuid.as_deref(), Some("a"));
+        assert_eq!(items[1].modified, vec![PathBuf::from("/r/x.rs")]);
+        assert!(items[2].malformed && items[2].msg.is_none());
+        assert_eq!(items[3].title, Some(Title::Explicit("Mine".into())));
+        assert!(items[3].msg.is_none() && !items[3].malformed);
+        assert!(!items[4].malformed && items[4].msg.is_none());
+    }
+
+    #[test]
+    fn encodes_a_body() {
+        let m = Message {
+            role: "user".into(),
+            content_blocks: vec![json!({"type":"text","text":"hi"})],
+            timestamp: None,
+            uuid: Some("u".into()),
+        };
+        let body: Value = serde_json::from_slice(&encode(&[&m, &m])).unwrap();
+        assert_eq!(body["messages"].as_array().unwrap().len(), 2);
+        assert_eq!(body["messages"][1]["uuid"], "u");
+    }
+
+    #[test]
+    fn truncation_fits_and_is_visible() {
+        let big = "é".repeat(300_000);
+        let m = Message {
+            role: "assistant".into(),
+            content_blocks: vec![
+                json!({"type":"text","text": big}),
+                json!({"type":"image","source":{"type":"base64","media_type":"image/png","data":"A".repeat(500_000)}}),
+            ],
+            timestamp: None,
+            uuid: Some("u".into()),
+        };
+        let t = truncate_message(&m, 100_000);
+        let size = serde_json::to_vec(&t).unwrap().len();
+        assert!(size <= 100_000, "{size}");
+        let text = t.content_blocks[0]["text"].as_str().unwrap();
+        assert!(
+            text.contains("truncated to fit"),
+            "{}",
+            &text[text.len() - 80..]
+        );
+        assert_eq!(t.content_blocks[1]["type"], "text");
+        assert_eq!(t.uuid.as_deref(), Some("u"));
+        let tiny = truncate_message(&m, 10);
+        assert!(tiny.content_blocks[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("too large"));
+    }
+
+    #[test]
+    fn backoff_stays_in_bounds() {
+        for attempt in 0..40 {
+            let d = backoff(attempt);
+            assert!(d >= Duration::from_millis(250) && d <= Duration::from_secs(10));
+        }
+    }
+}

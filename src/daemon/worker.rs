@@ -1,0 +1,852 @@
+//! One task per (session, server) pair: check the repository allowlist,
+//! create or resume the session on the server, then tail the transcript from
+//! the durable cursor and deliver every message exactly once, following
+//! CONTRACT.md §3 on failure. The transcript on disk is the buffer: nothing
+//! is ever dropped, only malformed lines and messages the server rejects
+//! one by one are skipped (counted and logged with their line numbers).
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::{watch, Notify};
+
+use super::cursor::{self, Cursor};
+use super::status::PairState;
+use super::stream::{self, Item, Title};
+use super::watch::Subscription;
+use super::{diff, tail, Ctx};
+use crate::api_client::{ApiError, ServerApi};
+use crate::repo::RepoIdentity;
+use crate::transcript;
+use crate::wire::{self, CompleteRequest, LiveRequest, Message, PatchRequest};
+
+/// Re-check the transcript this often even without a file event.
+const RECHECK: Duration = Duration::from_secs(5);
+/// Wait this long after a file-modifying tool call before sending the diff.
+const DIFF_DEBOUNCE: Duration = Duration::from_secs(2);
+/// How long an in-flight request may finish once the daemon stops.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// What reconcile wants from a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Desired {
+    /// Stream.
+    Active,
+    /// The pair was unshared: flush what is pending, complete, exit.
+    Finish,
+    /// The daemon stops: send what can be sent quickly, exit.
+    Shutdown,
+}
+
+/// How a worker ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Unshared, flushed and completed.
+    Finished,
+    /// Stopped for good; see the status.
+    Failed,
+    /// The daemon is stopping.
+    Shutdown,
+}
+
+/// What a worker streams.
+#[derive(Debug, Clone)]
+pub struct PairSpec {
+    pub session: String,
+    pub server: String,
+    pub file: PathBuf,
+}
+
+/// Why an operation stopped early.
+enum Stop {
+    Fatal(String),
+    Shutdown,
+}
+
+/// Which event woke an idle worker.
+enum Wake {
+    File,
+    Idle,
+    Diff,
+    Control,
+}
+
+struct Live {
+    id: String,
+    idempotent: bool,
+}
+
+struct Worker {
+    ctx: Arc<Ctx>,
+    spec: PairSpec,
+    control: watch::Receiver<Desired>,
+    api: ServerApi,
+    redact: bool,
+    cursor: Cursor,
+    live: Option<Live>,
+    repo: Option<RepoIdentity>,
+    cwd: Option<String>,
+    model: Option<String>,
+    title: Option<Title>,
+    /// Messages the reference server already stored beyond our cursor.
+    skip: u64,
+    attempt: u32,
+    last_activity: Instant,
+    diff_due: Option<Instant>,
+    last_diff: Option<u64>,
+    changed: Arc<Notify>,
+    sub: Subscription,
+}
+
+/// Run the pair until it is unshared, fails for good, or the daemon stops.
+pub async fn run(
+    ctx: Arc<Ctx>,
+    spec: PairSpec,
+    control: watch::Receiver<Desired>,
+    outcome: Arc<Mutex<Option<Outcome>>>,
+) {
+    ctx.board.start_pair(&spec.session, &spec.server);
+    let changed = Arc::new(Notify::new());
+    let sub = ctx.files.subscribe(&spec.file, changed.clone());
+    let config = ctx.config();
+    let api = ctx.http.server(
+        &spec.server,
+        config.token(&spec.server).filter(|t| !t.is_empty()),
+    );
+    let mut worker = Worker {
+        cursor: Cursor::new(&spec.session, &spec.server),
+        redact: config.redact(&spec.server),
+        ctx,
+        spec,
+        control,
+        api,
+        live: None,
+        repo: None,
+        cwd: None,
+        model: None,
+        title: None,
+        skip: 0,
+        attempt: 0,
+        last_activity: Instant::now(),
+        diff_due: None,
+        last_diff: None,
+        changed,
+        sub,
+    };
+    let result = worker.run().await;
+    let end = match result {
+        Ok(o) => o,
+        Err(Stop::Shutdown) => Outcome::Shutdown,
+        Err(Stop::Fatal(reason)) => {
+            tracing::error!(session = %worker.spec.session, server = %worker.spec.server, "stopped streaming: {reason}");
+            worker.status(|p| {
+                p.state = PairState::Failed;
+                p.last_error = Some(reason);
+            });
+            Outcome::Failed
+        }
+    };
+    if let Ok(mut slot) = outcome.lock() {
+        *slot = Some(end);
+    }
+}
+
+impl Worker {
+    fn status(&self, f: impl FnOnce(&mut super::status::PairStatus)) {
+        self.ctx
+            .board
+            .update(&self.spec.session, &self.spec.server, f);
+    }
+
+    fn desired(&self) -> Desired {
+        *self.control.borrow()
+    }
+
+    async fn run(&mut self) -> Result<Outcome, Stop> {
+        if !self.prepare().await? {
+            // Unshared before streaming ever started.
+            self.status(|p| {
+                p.shared = false;
+                p.state = PairState::Complete;
+            });
+            return Ok(Outcome::Finished);
+        }
+        self.connect().await?;
+        loop {
+            match self.desired() {
+                Desired::Shutdown => {
+                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.pump()).await;
+                    return Ok(Outcome::Shutdown);
+                }
+                Desired::Finish => {
+                    if self.finish().await? {
+                        return Ok(Outcome::Finished);
+                    }
+                    continue;
+                }
+                Desired::Active => {}
+            }
+            self.pump().await?;
+            self.patch_title().await?;
+            match self.wait().await {
+                Wake::File | Wake::Control => {}
+                Wake::Idle => self.complete_idle().await?,
+                Wake::Diff => self.send_diff().await?,
+            }
+        }
+    }
+
+    /// Wait for the transcript to name its working directory, check the
+    /// repository allowlist, load the cursor. False when unshared meanwhile.
+    async fn prepare(&mut self) -> Result<bool, Stop> {
+        let cwd = loop {
+            let file = self.spec.file.clone();
+            let found = tokio::task::spawn_blocking(move || transcript::first_cwd(&file))
+                .await
+                .ok()
+                .flatten();
+            if let Some(cwd) = found {
+                break cwd;
+            }
+            let msg = format!(
+                "waiting for {} to name its working directory",
+                self.spec.file.display()
+            );
+            self.status(|p| p.last_error = Some(msg));
+            loop {
+                match self.wait_for_file().await {
+                    Desired::Shutdown => return Err(Stop::Shutdown),
+                    Desired::Finish => return Ok(false),
+                    Desired::Active => {}
+                }
+                if self.spec.file.exists() {
+                    break;
+                }
+            }
+        };
+        let repo = crate::repo::identify(std::path::Path::new(&cwd)).map_err(|e| {
+            Stop::Fatal(format!(
+                "cannot identify the repository of {cwd}: {e}; nothing is sent"
+            ))
+        })?;
+        if !self
+            .ctx
+            .config()
+            .is_repo_allowed(&self.spec.server, &repo.id)
+        {
+            return Err(Stop::Fatal(format!(
+                "repository {} is not allowed for {}; nothing is sent (run `openctl repo allow --server {}` in it, then share again)",
+                repo.id, self.spec.server, self.spec.server
+            )));
+        }
+        self.repo = Some(repo);
+        self.cwd = Some(cwd);
+        self.cursor = cursor::load(&self.ctx.home, &self.spec.session, &self.spec.server);
+        self.check_cursor();
+        if !self.cursor.title_sent || self.model.is_none() {
+            let file = self.spec.file.clone();
+            if let Ok(Ok(summary)) =
+                tokio::task::spawn_blocking(move || transcript::summarize(&file)).await
+            {
+                self.model = summary.model;
+                self.title = summary.title.map(Title::Explicit);
+            }
+        }
+        self.last_activity = last_modified(&self.spec.file);
+        self.publish_counters();
+        Ok(true)
+    }
+
+    /// Make sure the cursor still describes this file: same identity and
+    /// the uuid it remembers still at the same place. Else start over
+    /// (the server's idempotency makes resending safe).
+    fn check_cursor(&mut self) {
+        let c = &self.cursor;
+        if c.offset == 0 {
+            return;
+        }
+        let meta = std::fs::metadata(&self.spec.file).ok();
+        let same_file = match (&meta, c.file_id) {
+            (Some(m), Some(id)) => tail::FileId::of(m) == id && m.len() >= c.offset,
+            _ => false,
+        };
+        let same_line = match &c.last_uuid {
+            None => true,
+            Some(uuid) => tail::line_at(&self.spec.file, c.last_uuid_start, c.last_uuid_end)
+                .ok()
+                .flatten()
+                .and_then(|l| serde_json::from_slice::<serde_json::Value>(&l).ok())
+                .and_then(|v| v.get("uuid").and_then(|u| u.as_str()).map(str::to_string))
+                .is_some_and(|u| u == *uuid),
+        };
+        if !(same_file && same_line) {
+            tracing::warn!(session = %self.spec.session, server = %self.spec.server,
+                "transcript changed since the cursor was saved; re-reading it from the start");
+            self.cursor.rewind();
+        }
+    }
+
+    /// POST /live until it succeeds (transient failures retried forever).
+    async fn connect(&mut self) -> Result<(), Stop> {
+        loop {
+            let title = match &self.title {
+                Some(Title::Explicit(t) | Title::Prompt(t)) if self.cursor.title_sent => t.clone(),
+                _ => wire::DEFAULT_TITLE.to_string(),
+            };
+            let req = LiveRequest {
+                title,
+                harness_session_id: self.spec.session.clone(),
+                harness: wire::HARNESS_CLAUDE_CODE.to_string(),
+                project_path: self.cwd.clone(),
+                model: self.model.clone(),
+                repo_url: self.repo.as_ref().and_then(|r| r.https_url.clone()),
+                interactive: None,
+            };
+            let res = with_shutdown(&mut self.control, self.api.create_live(&req)).await?;
+            match res {
+                Ok(live) => {
+                    self.apply_live(live);
+                    return Ok(());
+                }
+                Err(e) if e.is_transient() => self.backoff(&e).await?,
+                Err(e) => return Err(Stop::Fatal(format!("cannot create the session: {e}"))),
+            }
+        }
+    }
+
+    fn apply_live(&mut self, live: crate::api_client::Live) {
+        let id = live.response.id.clone();
+        if self.cursor.server_session_id.as_deref() != Some(id.as_str()) {
+            if self.cursor.server_session_id.is_some() {
+                tracing::warn!(session = %self.spec.session, server = %self.spec.server,
+                    new_id = %id, "the server session changed; sending the transcript from the start");
+            }
+            self.cursor.rewind();
+            self.cursor.server_count = 0;
+            self.cursor.title_sent = false;
+            self.cursor.server_session_id = Some(id.clone());
+        }
+        self.skip = 0;
+        if !live.idempotent {
+            let extra = live.response.message_count - self.cursor.server_count;
+            if extra > 0 {
+                tracing::info!(session = %self.spec.session, server = %self.spec.server,
+                    "server already holds {extra} messages past the cursor; not resending them");
+                self.skip = extra as u64;
+            }
+        }
+        self.cursor.url = Some(live.url.clone());
+        self.cursor.completed = false;
+        self.save_cursor();
+        self.live = Some(Live {
+            id: id.clone(),
+            idempotent: live.idempotent,
+        });
+        self.attempt = 0;
+        tracing::info!(session = %self.spec.session, server = %self.spec.server, id = %id,
+            resumed = live.response.resumed, restored = live.response.restored, "streaming");
+        let url = live.url;
+        self.status(|p| {
+            p.server_session_id = Some(id);
+            p.url = Some(url);
+            p.state = PairState::Streaming;
+            p.last_error = None;
+        });
+    }
+
+    fn save_cursor(&self) {
+        if let Err(e) = cursor::save(&self.ctx.home, &self.cursor) {
+            tracing::warn!(session = %self.spec.session, server = %self.spec.server,
+                "cannot save the cursor (will resend after a restart): {e:#}");
+        }
+    }
+
+    fn publish_counters(&self) {
+        let c = &self.cursor;
+        let (sent, skipped, redactions) = (c.messages_sent, c.lines_skipped, c.redactions);
+        let lag = std::fs::metadata(&self.spec.file)
+            .map(|m| m.len().saturating_sub(c.offset))
+            .unwrap_or(0);
+        self.status(|p| {
+            p.messages_sent = sent;
+            p.lines_skipped = skipped;
+            p.redactions = redactions;
+            p.lag_bytes = lag;
+        });
+    }
+
+    /// Read and deliver everything complete in the transcript.
+    async fn pump(&mut self) -> Result<(), Stop> {
+        loop {
+            let chunk = match tail::read_lines(
+                &self.spec.file,
+                self.cursor.position(),
+                stream::MAX_BATCH_LINES,
+                stream::MAX_BATCH_BYTES,
+            ) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(path = %self.spec.file.display(), "cannot read the transcript: {e}");
+                    return Ok(());
+                }
+            };
+            if chunk.reset {
+                tracing::warn!(session = %self.spec.session, server = %self.spec.server,
+                    "the transcript was truncated or replaced; re-reading it from the start");
+                self.cursor.rewind();
+                if self.live.as_ref().is_some_and(|l| !l.idempotent) {
+                    self.skip = self.cursor.server_count.max(0) as u64;
+                }
+            }
+            if self.cursor.file_id != chunk.id {
+                self.cursor.file_id = chunk.id;
+                self.save_cursor();
+            }
+            if chunk.lines.is_empty() {
+                self.publish_counters();
+                return Ok(());
+            }
+            self.last_activity = Instant::now();
+            if self.cursor.completed || self.live.is_none() {
+                self.connect().await?;
+            }
+            let items = stream::parse(chunk.lines);
+            self.deliver(items).await?;
+        }
+    }
+
+    /// Deliver one batch, splitting it as the server's answers require.
+    async fn deliver(&mut self, mut items: Vec<Item>) -> Result<(), Stop> {
+        for item in &items {
+            if self.title.is_none() || matches!(self.title, Some(Title::Prompt(_))) {
+                if let Some(t @ Title::Explicit(_)) = &item.title {
+                    self.title = Some(t.clone());
+                }
+            }
+            if self.title.is_none() {
+                self.title = item.title.clone();
+            }
+            if !item.modified.is_empty() {
+                self.diff_due = Some(Instant::now() + DIFF_DEBOUNCE);
+            }
+        }
+        let mut redactions = 0;
+        for item in &mut items {
+            if let Some(m) = item.msg.take() {
+                let (m, n) = stream::prepare_for_send(m, self.redact);
+                redactions += n;
+                item.msg = Some(m);
+            }
+        }
+        self.cursor.redactions += redactions;
+        let mut queue: VecDeque<(usize, usize)> = VecDeque::from([(0, items.len())]);
+        while let Some((lo, hi)) = queue.pop_front() {
+            self.skip_stored(&mut items[lo..hi]);
+            let idx: Vec<usize> = (lo..hi).filter(|&i| items[i].msg.is_some()).collect();
+            if idx.is_empty() {
+                self.advance(&items[lo..hi], None);
+                continue;
+            }
+            let body = {
+                let msgs: Vec<&Message> =
+                    idx.iter().filter_map(|&i| items[i].msg.as_ref()).collect();
+                stream::encode(&msgs)
+            };
+            if body.len() > stream::MAX_BODY_BYTES {
+                if idx.len() > 1 {
+                    let mid = idx[idx.len() / 2];
+                    queue.push_front((mid, hi));
+                    queue.push_front((lo, mid));
+                } else {
+                    self.shrink(&mut items[idx[0]], stream::MAX_BODY_BYTES / 2);
+                    queue.push_front((lo, hi));
+                }
+                continue;
+            }
+            let Some(id) = self.live.as_ref().map(|l| l.id.clone()) else {
+                self.connect().await?;
+                queue.push_front((lo, hi));
+                continue;
+            };
+            let res = with_shutdown(&mut self.control, self.api.append_json(&id, body)).await?;
+            match res {
+                Ok(resp) => {
+                    self.attempt = 0;
+                    self.advance(&items[lo..hi], Some(resp.message_count));
+                    self.status(|p| {
+                        if p.state == PairState::Retrying {
+                            p.state = PairState::Streaming;
+                            p.last_error = None;
+                        }
+                    });
+                }
+                Err(e) => {
+                    match e.status() {
+                        Some(400) if idx.len() > 1 => {
+                            let mid = idx[idx.len() / 2];
+                            queue.push_front((mid, hi));
+                            queue.push_front((lo, mid));
+                        }
+                        Some(400) => {
+                            let bad = &mut items[idx[0]];
+                            tracing::warn!(session = %self.spec.session, server = %self.spec.server,
+                            line = bad.line_no, "the server rejected the message on line {}; skipped: {e}", bad.line_no);
+                            bad.msg = None;
+                            bad.malformed = true;
+                            self.status(|p| {
+                                p.last_error = Some(format!("line {} rejected: {e}", bad.line_no))
+                            });
+                            queue.push_front((lo, hi));
+                        }
+                        Some(413) if idx.len() > 1 => {
+                            let mid = idx[idx.len() / 2];
+                            queue.push_front((mid, hi));
+                            queue.push_front((lo, mid));
+                        }
+                        Some(413) => {
+                            let size = serde_json::to_vec(&items[idx[0]].msg)
+                                .map(|v| v.len())
+                                .unwrap_or(0);
+                            if size <= 1024 {
+                                let bad = &mut items[idx[0]];
+                                tracing::warn!(line = bad.line_no, "the server refuses even a minimal message (413); skipped line {}", bad.line_no);
+                                bad.msg = None;
+                                bad.malformed = true;
+                            } else {
+                                self.shrink(&mut items[idx[0]], size / 2);
+                            }
+                            queue.push_front((lo, hi));
+                        }
+                        Some(409) => {
+                            tracing::info!(session = %self.spec.session, server = %self.spec.server,
+                            "session not live on the server (409); restoring it");
+                            self.connect().await?;
+                            queue.push_front((lo, hi));
+                        }
+                        Some(404) => {
+                            tracing::warn!(session = %self.spec.session, server = %self.spec.server,
+                            "session gone on the server (404); re-creating it and resending from the start");
+                            self.cursor.server_session_id = Some(String::new());
+                            self.live = None;
+                            self.connect().await?;
+                            return Ok(());
+                        }
+                        Some(401) | Some(403) => {
+                            return Err(Stop::Fatal(format!(
+                                "the server refused our identity: {e}"
+                            )))
+                        }
+                        _ => {
+                            self.backoff(&e).await?;
+                            if self.live.as_ref().is_some_and(|l| !l.idempotent) {
+                                // The batch may have been stored: ask how many
+                                // messages the server holds before resending.
+                                self.connect().await?;
+                            }
+                            queue.push_front((lo, hi));
+                        }
+                    }
+                }
+            }
+        }
+        self.publish_counters();
+        Ok(())
+    }
+
+    /// Drop the first messages the reference server already stored.
+    fn skip_stored(&mut self, items: &mut [Item]) {
+        for item in items.iter_mut() {
+            if self.skip == 0 {
+                return;
+            }
+            if item.msg.take().is_some() {
+                self.skip -= 1;
+                self.cursor.server_count += 1;
+                self.cursor.messages_sent += 1;
+            }
+        }
+    }
+
+    fn shrink(&self, item: &mut Item, budget: usize) {
+        if let Some(m) = &item.msg {
+            tracing::warn!(session = %self.spec.session, server = %self.spec.server,
+                line = item.line_no, "message on line {} is too large; truncating it", item.line_no);
+            item.msg = Some(stream::truncate_message(m, budget));
+        }
+    }
+
+    /// The server acknowledged `items`: move the cursor past them.
+    fn advance(&mut self, items: &[Item], server_count: Option<i64>) {
+        let Some(last) = items.last() else {
+            return;
+        };
+        for item in items {
+            if item.malformed {
+                self.cursor.lines_skipped += 1;
+                if item.msg.is_none() {
+                    tracing::warn!(session = %self.spec.session, path = %self.spec.file.display(),
+                        line = item.line_no, "skipped line {} (not valid JSON, or rejected)", item.line_no);
+                }
+            } else if item.msg.is_some() {
+                self.cursor.messages_sent += 1;
+            }
+            if let Some(uuid) = &item.uuid {
+                self.cursor.last_uuid = Some(uuid.clone());
+                self.cursor.last_uuid_start = item.start;
+                self.cursor.last_uuid_end = item.end;
+            }
+            for path in &item.modified {
+                self.cursor.touch(path.clone());
+            }
+        }
+        self.cursor.offset = last.end;
+        self.cursor.line_no = last.line_no;
+        if let Some(count) = server_count {
+            self.cursor.server_count = count;
+        }
+        self.save_cursor();
+        self.publish_counters();
+    }
+
+    /// Record a transient failure and wait (full jitter) before retrying.
+    async fn backoff(&mut self, err: &ApiError) -> Result<(), Stop> {
+        self.attempt = self.attempt.saturating_add(1);
+        let delay = stream::backoff(self.attempt);
+        tracing::warn!(session = %self.spec.session, server = %self.spec.server,
+            attempt = self.attempt, "{err}; retrying in {delay:?}");
+        let text = err.to_string();
+        self.status(|p| {
+            p.state = PairState::Retrying;
+            p.last_error = Some(text);
+        });
+        let sleep = tokio::time::sleep(delay);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                _ = &mut sleep => return Ok(()),
+                r = self.control.changed() => {
+                    if r.is_err() || *self.control.borrow() == Desired::Shutdown {
+                        return Err(Stop::Shutdown);
+                    }
+                }
+            }
+        }
+    }
+
+    /// PATCH the derived title once.
+    async fn patch_title(&mut self) -> Result<(), Stop> {
+        if self.cursor.title_sent {
+            return Ok(());
+        }
+        let (Some(Title::Explicit(title) | Title::Prompt(title)), Some(live)) =
+            (&self.title, &self.live)
+        else {
+            return Ok(());
+        };
+        let req = PatchRequest {
+            title: Some(title.clone()),
+            description: None,
+        };
+        let id = live.id.clone();
+        match with_shutdown(&mut self.control, self.api.patch(&id, &req)).await? {
+            Ok(_) => {
+                self.cursor.title_sent = true;
+                self.save_cursor();
+            }
+            Err(e) if e.is_transient() => {
+                tracing::debug!("title not set yet: {e}");
+            }
+            Err(e) => {
+                tracing::warn!(session = %self.spec.session, server = %self.spec.server, "cannot set the title: {e}");
+                self.cursor.title_sent = true;
+                self.save_cursor();
+            }
+        }
+        Ok(())
+    }
+
+    /// Sleep until the file changes, a periodic re-check, the idle timeout,
+    /// a due diff, or a control change.
+    async fn wait(&mut self) -> Wake {
+        let idle_after = Duration::from_secs(self.ctx.config().idle_timeout_secs());
+        let idle_at = (!self.cursor.completed && self.live.is_some())
+            .then(|| self.last_activity + idle_after);
+        let far = Instant::now() + Duration::from_secs(86_400);
+        let diff_at = self.diff_due;
+        let changed = self.changed.clone();
+        tokio::select! {
+            _ = changed.notified() => Wake::File,
+            _ = tokio::time::sleep(RECHECK) => {
+                self.sub.ensure_watching();
+                Wake::File
+            }
+            _ = tokio::time::sleep_until(idle_at.unwrap_or(far).into()), if idle_at.is_some() => Wake::Idle,
+            _ = tokio::time::sleep_until(diff_at.unwrap_or(far).into()), if diff_at.is_some() => Wake::Diff,
+            _ = self.control.changed() => Wake::Control,
+        }
+    }
+
+    /// Before streaming starts: wait for a file change or a control change.
+    async fn wait_for_file(&mut self) -> Desired {
+        let changed = self.changed.clone();
+        tokio::select! {
+            _ = changed.notified() => {}
+            _ = tokio::time::sleep(RECHECK) => { self.sub.ensure_watching(); }
+            r = self.control.changed() => if r.is_err() { return Desired::Shutdown; },
+        }
+        self.desired()
+    }
+
+    async fn send_diff(&mut self) -> Result<(), Stop> {
+        self.diff_due = None;
+        let Some(diff) = self.compute_diff().await else {
+            return Ok(());
+        };
+        let hash = fnv(&diff);
+        if self.last_diff == Some(hash) {
+            return Ok(());
+        }
+        let Some(id) = self.live.as_ref().map(|l| l.id.clone()) else {
+            return Ok(());
+        };
+        match with_shutdown(&mut self.control, self.api.put_diff(&id, diff)).await? {
+            Ok(_) => self.last_diff = Some(hash),
+            Err(e) => {
+                tracing::warn!(session = %self.spec.session, server = %self.spec.server, "cannot send the diff: {e}");
+                if e.is_transient() {
+                    self.diff_due = Some(Instant::now() + stream::backoff(4));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn compute_diff(&self) -> Option<String> {
+        let root = self.repo.as_ref()?.root.clone();
+        let touched = self.cursor.touched.clone();
+        match tokio::task::spawn_blocking(move || diff::working_tree_diff(&root, &touched)).await {
+            Ok(Ok(d)) => Some(d),
+            Ok(Err(e)) => {
+                tracing::warn!(session = %self.spec.session, "cannot compute the diff: {e:#}");
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// POST complete (with the final diff), retrying transient failures.
+    async fn complete(&mut self) -> Result<(), Stop> {
+        let Some(id) = self.live.as_ref().map(|l| l.id.clone()) else {
+            return Ok(());
+        };
+        let final_diff = self.compute_diff().await.filter(|d| !d.is_empty());
+        let req = CompleteRequest {
+            final_diff,
+            summary: None,
+        };
+        loop {
+            match with_shutdown(&mut self.control, self.api.complete(&id, &req)).await? {
+                Ok(_) => break,
+                Err(e) if e.is_transient() => self.backoff(&e).await?,
+                Err(e) if e.status() == Some(404) => break,
+                Err(e) if matches!(e.status(), Some(401 | 403)) => {
+                    return Err(Stop::Fatal(format!("the server refused our identity: {e}")))
+                }
+                Err(e) => {
+                    tracing::warn!(session = %self.spec.session, server = %self.spec.server, "cannot complete: {e}");
+                    break;
+                }
+            }
+        }
+        self.cursor.completed = true;
+        self.save_cursor();
+        tracing::info!(session = %self.spec.session, server = %self.spec.server, "completed");
+        self.status(|p| {
+            p.state = PairState::Complete;
+            p.last_error = None;
+        });
+        Ok(())
+    }
+
+    async fn complete_idle(&mut self) -> Result<(), Stop> {
+        self.pump().await?;
+        let idle_after = Duration::from_secs(self.ctx.config().idle_timeout_secs());
+        if self.last_activity.elapsed() < idle_after || self.cursor.completed {
+            return Ok(());
+        }
+        tracing::info!(session = %self.spec.session, server = %self.spec.server,
+            "no new lines for {}s; marking the session complete", idle_after.as_secs());
+        self.complete().await
+    }
+
+    /// Unshared: flush, complete, and report. False when the pair was
+    /// shared again meanwhile (keep streaming).
+    async fn finish(&mut self) -> Result<bool, Stop> {
+        self.pump().await?;
+        if self.desired() == Desired::Active {
+            return Ok(false);
+        }
+        if !self.cursor.completed {
+            self.complete().await?;
+        }
+        if self.desired() == Desired::Active {
+            self.ctx
+                .board
+                .start_pair(&self.spec.session, &self.spec.server);
+            self.connect().await?;
+            return Ok(false);
+        }
+        self.status(|p| {
+            p.shared = false;
+            p.state = PairState::Complete;
+        });
+        Ok(true)
+    }
+}
+
+/// Await `fut`, but once the daemon is told to stop give it only
+/// [`SHUTDOWN_GRACE`] more.
+async fn with_shutdown<F: std::future::Future>(
+    control: &mut watch::Receiver<Desired>,
+    fut: F,
+) -> Result<F::Output, Stop> {
+    tokio::pin!(fut);
+    if *control.borrow() == Desired::Shutdown {
+        return tokio::time::timeout(SHUTDOWN_GRACE, fut)
+            .await
+            .map_err(|_| Stop::Shutdown);
+    }
+    loop {
+        tokio::select! {
+            out = &mut fut => return Ok(out),
+            r = control.changed() => {
+                if r.is_err() || *control.borrow() == Desired::Shutdown {
+                    return tokio::time::timeout(SHUTDOWN_GRACE, &mut fut)
+                        .await
+                        .map_err(|_| Stop::Shutdown);
+                }
+            }
+        }
+    }
+}
+
+/// When the transcript was last written, as an `Instant` (now if unknown).
+fn last_modified(path: &std::path::Path) -> Instant {
+    let age = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .unwrap_or(Duration::ZERO);
+    Instant::now().checked_sub(age).unwrap_or_else(Instant::now)
+}
+
+fn fnv(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
