@@ -3,14 +3,21 @@
 use anyhow::Result;
 use serde_json::json;
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::api_client::{self, ApiError, Http};
 use crate::cli::{ListArgs, RedactionsArgs, ShareArgs, UnshareArgs};
 use crate::config::{self, Config};
+use crate::daemon::{self, PairState};
 use crate::error::{not_built, CliError, Exit};
 use crate::output;
 use crate::repo::{self, RepoIdentity};
 use crate::sessions::{self, SessionFile};
+use crate::shared::{self, Share};
 use crate::transcript::{self, Line, Summary};
-use crate::{shared, time};
+use crate::wire::{CompleteRequest, LiveRequest, HARNESS_CLAUDE_CODE};
+use crate::{server_url, time};
 
 /// What a share is about, before anything is sent.
 struct Prepared {
@@ -112,7 +119,106 @@ pub fn share(args: &ShareArgs) -> Result<()> {
     if args.dry_run {
         return dry_run(&prepared, args.json);
     }
-    Err(not_built("session share"))
+    let Prepared {
+        session,
+        summary,
+        repo,
+        server,
+    } = &prepared;
+    let quiet = args.quiet;
+    if server_url::is_insecure_remote(server) {
+        output::warn(format!(
+            "{server} is plain http and not on this machine: the session travels unencrypted"
+        ));
+    }
+    output::note(
+        quiet,
+        format!("Sharing {} with {server}…", prepared.title()),
+    );
+
+    // Step 3: create (or resume) the session on the server.
+    let cfg = Config::load()?;
+    let http = Http::new()?;
+    let api = http.server(server, cfg.token(server));
+    let request = LiveRequest {
+        title: prepared.title().to_string(),
+        harness_session_id: session.uuid.clone(),
+        harness: HARNESS_CLAUDE_CODE.to_string(),
+        project_path: summary.cwd.clone(),
+        model: summary.model.clone(),
+        repo_url: repo.https_url.clone(),
+        interactive: Some(true),
+    };
+    let live = api_client::block_on(api.create_live(&request))?.map_err(ApiError::into_cli)?;
+    let server_session_id = live.response.id.clone();
+
+    // Step 4: record it; from here on the daemon streams it.
+    shared::add(&session.uuid, &session.path, server, &server_session_id)?;
+
+    // Step 5: the daemon runs and reports this pair as streaming.
+    let spinner = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        output::spinner("Starting the openctl daemon…")
+    };
+    let started = daemon::ensure_running();
+    if let Err(e) = started {
+        spinner.finish_and_clear();
+        return Err(e);
+    }
+    spinner.set_message(format!("Waiting for the daemon to stream to {server}…"));
+    let waited = daemon::wait_until(
+        |status| {
+            status.pair(&session.uuid, server).is_some_and(|p| {
+                p.shared && (p.state != PairState::Starting && p.state != PairState::Retrying)
+            })
+        },
+        Duration::from_secs(args.timeout),
+    );
+    spinner.finish_and_clear();
+    let status = waited?.ok_or_else(|| timed_out(&session.uuid, server, args.timeout))?;
+    if let Some(pair) = status.pair(&session.uuid, server) {
+        if pair.state == PairState::Failed {
+            return Err(CliError::new(
+                Exit::Failure,
+                format!(
+                    "the daemon cannot stream this session to {server}: {}",
+                    pair.last_error.as_deref().unwrap_or("unknown error")
+                ),
+            )
+            .with_hint("see `openctl daemon status` and `openctl daemon logs`")
+            .into());
+        }
+    }
+
+    // Step 6: the URL, and only the URL, on stdout.
+    if args.json {
+        output::print_json(&json!({
+            "url": live.url,
+            "session": session.uuid,
+            "server": server,
+            "server_session_id": server_session_id,
+            "resumed": live.response.resumed,
+        }))?;
+    } else {
+        output::println(&live.url)?;
+    }
+    output::note(quiet, format!("{} Session shared", output::style_ok("✓")));
+    Ok(())
+}
+
+fn timed_out(session: &str, server: &str, secs: u64) -> anyhow::Error {
+    let last = daemon::read_status()
+        .ok()
+        .and_then(|s| s.pair(session, server).and_then(|p| p.last_error.clone()));
+    let mut message =
+        format!("the daemon did not start streaming {session} to {server} within {secs}s");
+    if let Some(last) = last {
+        message.push_str(&format!(" (last error: {last})"));
+    }
+    CliError::new(Exit::Timeout, message)
+        .with_hint("the share is recorded and the daemon keeps trying; check `openctl daemon status`, or raise --timeout")
+        .into()
 }
 
 /// What a share would upload: counts, and nothing is sent.
@@ -151,8 +257,132 @@ fn dry_run(p: &Prepared, json_out: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn unshare(_args: &UnshareArgs) -> Result<()> {
-    Err(not_built("session unshare"))
+pub fn unshare(args: &UnshareArgs) -> Result<()> {
+    let quiet = args.quiet;
+    let shares = shared::load()?;
+    let uuid = resolve_shared(args.session.as_deref(), &shares)?;
+    let server = args
+        .server
+        .as_deref()
+        .map(server_url::normalize)
+        .transpose()?;
+    let removed = shared::remove(&uuid, server.as_deref())?;
+    if removed.is_empty() {
+        let with = server.map(|s| format!(" with {s}")).unwrap_or_default();
+        output::note(
+            quiet,
+            format!("Session {uuid} is not shared{with}; nothing to do."),
+        );
+        if args.json {
+            output::print_json(&json!({"session": uuid, "servers": []}))?;
+        }
+        return Ok(());
+    }
+
+    // The daemon flushes what is unsent and completes each removed pair.
+    let servers: Vec<&str> = removed.iter().map(|(s, _)| s.as_str()).collect();
+    let daemon_running = daemon::read_status().map(|s| s.running).unwrap_or(false);
+    let spinner = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        output::spinner("Waiting for the daemon to flush and complete the session…")
+    };
+    let finished = if daemon_running {
+        daemon::wait_until(
+            |status| {
+                servers.iter().all(|server| {
+                    status.pair(&uuid, server).is_none_or(|p| {
+                        !p.shared && matches!(p.state, PairState::Complete | PairState::Failed)
+                    })
+                })
+            },
+            Duration::from_secs(args.timeout),
+        )?
+    } else {
+        None
+    };
+    spinner.finish_and_clear();
+
+    let cfg = Config::load()?;
+    let http = Http::new()?;
+    let mut report = Vec::new();
+    let mut failure: Option<anyhow::Error> = None;
+    for (server, server_session_id) in &removed {
+        let pair = finished.as_ref().and_then(|s| s.pair(&uuid, server));
+        let api = http.server(server, cfg.token(server));
+        let mut outcome = match pair {
+            Some(p) if p.state == PairState::Complete => "completed".to_string(),
+            Some(p) => format!(
+                "not completed: {}",
+                p.last_error
+                    .as_deref()
+                    .unwrap_or("the daemon stopped streaming it")
+            ),
+            None => {
+                // No daemon did it (none runs, or it did not finish in time):
+                // complete it here so the viewers see the end.
+                match server_session_id {
+                    Some(id) => {
+                        match api_client::block_on(api.complete(id, &CompleteRequest::default()))? {
+                            Ok(_) => "completed".to_string(),
+                            Err(e) => {
+                                let text = format!("not completed: {e}");
+                                failure.get_or_insert(e.into_cli());
+                                text
+                            }
+                        }
+                    }
+                    None => "removed (no server session recorded)".to_string(),
+                }
+            }
+        };
+        if args.delete {
+            outcome = match server_session_id {
+                Some(id) => match api_client::block_on(api.delete(id))? {
+                    Ok(()) => "deleted".to_string(),
+                    Err(e) if e.status() == Some(404) => {
+                        "deleted (it was already gone)".to_string()
+                    }
+                    Err(e) => {
+                        let text = format!("{outcome}; not deleted: {e}");
+                        failure.get_or_insert(e.into_cli());
+                        text
+                    }
+                },
+                None => format!("{outcome}; nothing to delete (no server session recorded)"),
+            };
+        }
+        output::note(
+            quiet,
+            format!("{} {server}: {outcome}", output::style_ok("✓")),
+        );
+        report.push(
+            json!({"server": server, "server_session_id": server_session_id, "outcome": outcome}),
+        );
+    }
+    if args.json {
+        output::print_json(&json!({"session": uuid, "servers": report}))?;
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => {
+            output::note(quiet, format!("Stopped sharing {uuid}"));
+            Ok(())
+        }
+    }
+}
+
+/// The session to unshare: a shared session named by UUID or prefix (even
+/// when its transcript is gone), else the usual resolution.
+fn resolve_shared(arg: Option<&str>, shares: &BTreeMap<String, Share>) -> Result<String> {
+    if let Some(arg) = arg {
+        let want = arg.to_ascii_lowercase();
+        let hits: Vec<&String> = shares.keys().filter(|k| k.starts_with(&want)).collect();
+        if hits.len() == 1 {
+            return Ok(hits[0].clone());
+        }
+    }
+    Ok(sessions::resolve(arg)?.uuid)
 }
 
 pub fn redactions(_args: &RedactionsArgs) -> Result<()> {
@@ -166,6 +396,7 @@ pub fn list(args: &ListArgs) -> Result<()> {
         sessions::for_project(&std::env::current_dir()?)
     };
     let shares = shared::load()?;
+    let status = daemon::read_status().ok();
     let summaries = summarize_all(&files);
     let rows: Vec<_> = files
         .iter()
@@ -184,7 +415,7 @@ pub fn list(args: &ListArgs) -> Result<()> {
                     "project": s.cwd,
                     "lines": s.lines,
                     "shared": share.is_some(),
-                    "servers": share.map(|sh| sh.servers.clone()).unwrap_or_default(),
+                    "servers": share.map(|sh| share_states(sh, &status)).unwrap_or_default(),
                 })
             })
             .collect();
@@ -202,7 +433,22 @@ pub fn list(args: &ListArgs) -> Result<()> {
     for (f, s, share) in rows {
         let title = s.title.unwrap_or_else(|| "(no prompt yet)".to_string());
         let shared_with = match share {
-            Some(sh) => format!("  shared: {}", sh.servers.join(", ")),
+            Some(sh) => share_states(sh, &status)
+                .iter()
+                .map(|v| {
+                    let state = v["state"].as_str().unwrap_or("");
+                    let error = v["last_error"]
+                        .as_str()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default();
+                    format!(
+                        "\n    shared: {} ({state}{error})",
+                        v["url"]
+                            .as_str()
+                            .unwrap_or_else(|| v["server"].as_str().unwrap_or(""))
+                    )
+                })
+                .collect::<String>(),
             None => String::new(),
         };
         let project = if args.all {
@@ -252,4 +498,37 @@ fn summarize_all(files: &[SessionFile]) -> Vec<Summary> {
         }
     });
     out
+}
+
+/// Per server of a share: URL and what the daemon says about it.
+fn share_states(share: &Share, status: &Option<daemon::Status>) -> Vec<serde_json::Value> {
+    share
+        .servers
+        .iter()
+        .map(|server| {
+            let pair = status
+                .as_ref()
+                .filter(|s| s.running)
+                .and_then(|s| s.pair(&share.uuid, server));
+            let id = share.server_sessions.get(server);
+            let url = pair
+                .and_then(|p| p.url.clone())
+                .or_else(|| id.map(|id| format!("{server}/sessions/{id}")));
+            let state = match pair {
+                Some(p) => serde_json::to_value(p.state)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                None if status.as_ref().is_some_and(|s| s.running) => "pending".to_string(),
+                None => "daemon not running".to_string(),
+            };
+            json!({
+                "server": server,
+                "server_session_id": id,
+                "url": url,
+                "state": state,
+                "last_error": pair.and_then(|p| p.last_error.clone()),
+            })
+        })
+        .collect()
 }
