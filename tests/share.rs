@@ -1,1 +1,463 @@
-//! Integration tests: share.
+//! Integration tests: `openctl session share` / `unshare` end to end, with
+//! the real server, daemon and CLI.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::common::*;
+
+const S1: &str = "5a5a0001-0000-4000-8000-000000000001";
+
+/// A git project with `sessions` transcripts of `n` user/assistant pairs.
+fn project(env: &TestEnv, sessions: &[&str], pairs: usize) -> PathBuf {
+    let p = env.git_repo("proj", Some("git@github.com:Acme/App.git"));
+    let p = p.canonicalize().unwrap();
+    for s in sessions {
+        let mut lines = Vec::new();
+        for i in 0..pairs {
+            lines.push(user_line(&format!("{s}-u{i}"), &p, &format!("prompt {i}")));
+            lines.push(assistant_line(
+                &format!("{s}-a{i}"),
+                &p,
+                &format!("answer {i}"),
+            ));
+        }
+        env.write_session(&p, s, &lines);
+    }
+    p
+}
+
+fn share_cmd(env: &TestEnv, p: &Path, server: &TestServer, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["session", "share", "-s", &server.url];
+    args.extend_from_slice(extra);
+    env.cmd(&args).current_dir(p).output().unwrap()
+}
+
+fn messages(server: &TestServer, id: &str) -> Vec<String> {
+    server.get_session(id)["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["uuid"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+fn id_of(url: &str) -> String {
+    url.trim().rsplit('/').next().unwrap().to_string()
+}
+
+#[test]
+fn cold_and_warm_shares_print_only_the_url_and_stream_everything() {
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let server = TestServer::start(&env);
+    let s2 = "5a5a0002-0000-4000-8000-000000000002";
+    let p = project(&env, &[S1, s2], 5);
+
+    for (session, label) in [(S1, "cold"), (s2, "warm")] {
+        let out = share_cmd(&env, &p, &server, &[session, "--allow-repo"]);
+        assert!(out.status.success(), "{label}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert_eq!(
+            text.lines().count(),
+            1,
+            "{label}: stdout is one line: {text:?}"
+        );
+        let url = text.trim();
+        assert!(
+            url.starts_with(&format!("{}/sessions/", server.url)),
+            "{url}"
+        );
+        let err = stderr(&out);
+        assert!(err.contains("Sharing prompt 0 with"), "{err}");
+        assert!(err.contains("✓ Session shared"), "{err}");
+        // The URL opens.
+        let page = reqwest::blocking::get(url).unwrap();
+        assert_eq!(page.status().as_u16(), 200);
+        let id = id_of(url);
+        let got = wait_for(
+            &format!("{label}: all messages"),
+            Duration::from_secs(30),
+            || {
+                let m = messages(&server, &id);
+                (m.len() >= 10).then_some(m)
+            },
+        );
+        let want: Vec<String> = (0..5)
+            .flat_map(|i| [format!("{session}-u{i}"), format!("{session}-a{i}")])
+            .collect();
+        assert_eq!(got, want, "{label}");
+    }
+    // Both pairs are streaming in the daemon, which was started once.
+    let status = daemon_status(&env);
+    assert_eq!(status["sessions"].as_array().unwrap().len(), 2, "{status}");
+    let recorded = env.read_json("shared-sessions.json");
+    assert!(recorded["sessions"][S1]["serverSessions"][&server.url]["sessionId"].is_string());
+}
+
+#[test]
+fn reshare_returns_the_same_url_and_json_describes_it() {
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let server = TestServer::start(&env);
+    let p = project(&env, &[S1], 2);
+    let first = share_cmd(&env, &p, &server, &[S1, "--allow-repo", "--json", "-q"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stderr(&first).is_empty(), "-q: {}", stderr(&first));
+    let a: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(a["resumed"], false);
+    assert_eq!(a["session"], S1);
+    assert_eq!(a["server"], server.url.as_str());
+    let second = share_cmd(&env, &p, &server, &[S1, "--json"]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    let b: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(a["url"], b["url"]);
+    assert_eq!(a["server_session_id"], b["server_session_id"]);
+    assert_eq!(b["resumed"], true);
+    // One server session for the claude session.
+    let client_id = std::fs::read_to_string(env.openctl_home.join("client-id")).unwrap();
+    let lookup: serde_json::Value = reqwest::blocking::Client::new()
+        .get(server.api(&format!("/api/sessions?claude_session_id={S1}")))
+        .header("x-openctl-client-id", client_id)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(lookup["session"]["id"], a["server_session_id"]);
+}
+
+#[test]
+fn denied_repo_uploads_nothing_and_allow_repo_shares() {
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let server = TestServer::start(&env);
+    let p = project(&env, &[S1], 1);
+    let out = share_cmd(&env, &p, &server, &[S1]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "Repository github.com/Acme/App is not allowed for {}",
+            server.url
+        )),
+        "{err}"
+    );
+    assert!(err.contains("openctl repo allow"), "{err}");
+    assert!(stdout(&out).is_empty());
+    let client_id = std::fs::read_to_string(env.openctl_home.join("client-id"));
+    if let Ok(client_id) = client_id {
+        let lookup: serde_json::Value = reqwest::blocking::Client::new()
+            .get(server.api(&format!("/api/sessions?claude_session_id={S1}")))
+            .header("x-openctl-client-id", client_id)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert!(lookup["session"].is_null(), "{lookup}");
+    }
+    assert!(!env.openctl_home.join("shared-sessions.json").exists());
+
+    let out = share_cmd(&env, &p, &server, &[S1, "--allow-repo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let repos = env.ok(&["repo", "list", "-s", &server.url]);
+    assert_eq!(repos.trim(), "github.com/Acme/App");
+}
+
+#[test]
+fn unreachable_server_exits_5_quickly() {
+    let env = TestEnv::new();
+    let p = project(&env, &[S1], 1);
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let start = std::time::Instant::now();
+    let out = env
+        .cmd(&["share", S1, "--allow-repo", "-s", &url])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("127.0.0.1:{port}")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(!env.openctl_home.join("shared-sessions.json").exists());
+}
+
+#[test]
+fn daemon_that_cannot_start_exits_3() {
+    let env = TestEnv::new();
+    let server = TestServer::start(&env);
+    let p = project(&env, &[S1], 1);
+    // The daemon cannot open its log: a directory stands where the file goes.
+    std::fs::create_dir_all(env.openctl_home.join("daemon.log")).unwrap();
+    let out = share_cmd(&env, &p, &server, &[S1, "--allow-repo"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("daemon.log"), "{}", stderr(&out));
+}
+
+#[test]
+fn twelve_concurrent_shares_all_recorded_and_streaming() {
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let server = TestServer::start(&env);
+    let ids: Vec<String> = (0..12)
+        .map(|i| format!("5a5a1000-0000-4000-8000-{i:012}"))
+        .collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let p = project(&env, &refs, 2);
+    env.ok(&["repo", "allow", p.to_str().unwrap(), "-s", &server.url]);
+    let children: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            env.cmd(&["share", id, "-s", &server.url, "-q"])
+                .current_dir(&p)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut urls = Vec::new();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        urls.push(stdout(&out).trim().to_string());
+    }
+    urls.sort();
+    urls.dedup();
+    assert_eq!(urls.len(), 12);
+    let recorded = env.read_json("shared-sessions.json");
+    assert_eq!(recorded["sessions"].as_object().unwrap().len(), 12);
+    let status = daemon_status(&env);
+    let pairs = status["sessions"].as_array().unwrap();
+    assert_eq!(pairs.len(), 12, "{status}");
+    for url in &urls {
+        let id = id_of(url);
+        wait_for("every session delivered", Duration::from_secs(30), || {
+            (messages(&server, &id).len() == 4).then_some(())
+        });
+    }
+}
+
+#[test]
+fn unshare_completes_and_delete_removes() {
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let server = TestServer::start(&env);
+    let s2 = "5a5a0002-0000-4000-8000-000000000002";
+    let p = project(&env, &[S1, s2], 2);
+    let url1 = stdout(&share_cmd(&env, &p, &server, &[S1, "--allow-repo"]));
+    let url2 = stdout(&share_cmd(&env, &p, &server, &[s2]));
+    let (id1, id2) = (id_of(&url1), id_of(&url2));
+
+    let out = env
+        .cmd(&["session", "unshare", S1])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("completed"), "{}", stderr(&out));
+    assert_eq!(server.get_session(&id1)["session"]["status"], "complete");
+    assert_eq!(messages(&server, &id1).len(), 4);
+    let recorded = env.read_json("shared-sessions.json");
+    assert!(recorded["sessions"].get(S1).is_none());
+
+    let out = env
+        .cmd(&["session", "unshare", &s2[..8], "--delete"])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let gone = reqwest::blocking::get(server.api(&format!("/api/sessions/{id2}"))).unwrap();
+    assert_eq!(gone.status().as_u16(), 404);
+
+    // Not shared: exit 0 with a note.
+    let out = env
+        .cmd(&["session", "unshare", S1])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(stderr(&out).contains("is not shared"), "{}", stderr(&out));
+}
+
+#[test]
+fn session_list_shows_url_and_state() {
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let server = TestServer::start(&env);
+    let p = project(&env, &[S1], 1);
+    let url = stdout(&share_cmd(&env, &p, &server, &[S1, "--allow-repo"]));
+    let out = env
+        .cmd(&["session", "list", "--json"])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["servers"][0]["url"], url.trim());
+    assert_eq!(list[0]["servers"][0]["state"], "streaming");
+    let text = env
+        .cmd(&["session", "list"])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert!(stdout(&text).contains(&format!("shared: {} (streaming)", url.trim())));
+}
+
+/// Run `args` in a pseudo-terminal (util-linux `script`), answer the
+/// repository prompt with `answer` once it shows, return (exit code, output).
+fn in_pty(env: &TestEnv, cwd: &Path, args: &str, answer: &str) -> (Option<i32>, String) {
+    let mut cmd = Command::new("script");
+    cmd.args(["-q", "-e", "-c", &format!("{BIN} {args}"), "/dev/null"]);
+    env.apply_env(&mut cmd);
+    cmd.current_dir(cwd)
+        .env("TERM", "xterm")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .expect("script (util-linux) is needed for pty tests");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let mut answered = false;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(chunk) => seen.extend_from_slice(&chunk),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(_) => {}
+        }
+        if !answered && String::from_utf8_lossy(&seen).contains("Allow it?") {
+            stdin.write_all(answer.as_bytes()).unwrap();
+            stdin.flush().unwrap();
+            answered = true;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pty run hung: {}",
+            String::from_utf8_lossy(&seen)
+        );
+    }
+    let status = child.wait().unwrap();
+    assert!(answered, "no prompt: {}", String::from_utf8_lossy(&seen));
+    (status.code(), String::from_utf8_lossy(&seen).into_owned())
+}
+
+#[test]
+fn terminal_prompt_yes_shares_no_exits_2() {
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let server = TestServer::start(&env);
+    let p = project(&env, &[S1], 1);
+    let args = format!("share {S1} -s {}", server.url);
+    let (code, text) = in_pty(&env, &p, &args, "n");
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains(&format!(
+        "This repository (github.com/Acme/App) hasn't been allowed for sharing with {}",
+        server.url
+    )));
+    assert!(env
+        .ok(&["repo", "list", "-s", &server.url])
+        .trim()
+        .is_empty());
+
+    let (code, text) = in_pty(&env, &p, &args, "y");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains(&format!("{}/sessions/", server.url)),
+        "{text}"
+    );
+    assert_eq!(
+        env.ok(&["repo", "list", "-s", &server.url]).trim(),
+        "github.com/Acme/App"
+    );
+}
+
+#[test]
+fn demo_shares_a_growing_session_without_touching_the_real_home() {
+    let env = TestEnv::new();
+    let server = TestServer::start(&env);
+    // The configured local server answers, so the demo uses it (and we can
+    // look at what arrived after the demo is gone).
+    env.ok(&["config", "set", "server", &server.url]);
+    let before: Vec<_> = std::fs::read_dir(&env.openctl_home)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let out = env.run(&["demo", "--duration", "2", "--once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let url = stdout(&out);
+    assert_eq!(url.lines().count(), 1, "{url}");
+    assert!(
+        url.starts_with(&format!("{}/sessions/", server.url)),
+        "{url}"
+    );
+    let detail = server.get_session(&id_of(&url));
+    let msgs = detail["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 18, "every sample line arrives");
+    assert_eq!(
+        msgs[0]["content_blocks"][0]["text"],
+        "Number the items when the todo app prints its list."
+    );
+    // Nothing new in the real openctl home; no ~/.claude created.
+    let after: Vec<_> = std::fs::read_dir(&env.openctl_home)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(before, after);
+    assert!(!env.home.join(".claude").exists());
+    assert!(std::fs::read_dir(env.claude_dir.join("projects"))
+        .unwrap()
+        .next()
+        .is_none());
+}
+
+#[test]
+fn demo_starts_its_own_server_when_none_answers() {
+    let env = TestEnv::new();
+    // The default server (localhost:3000) is not this test's; point the
+    // config at a port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    env.ok(&[
+        "config",
+        "set",
+        "server",
+        &format!("http://127.0.0.1:{port}"),
+    ]);
+    let out = env.run(&["demo", "--duration", "1", "--once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let url = stdout(&out);
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.contains("/sessions/"),
+        "{url}"
+    );
+    assert!(
+        stderr(&out).contains("Started the embedded server"),
+        "{}",
+        stderr(&out)
+    );
+}

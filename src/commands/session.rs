@@ -161,10 +161,19 @@ pub fn share(args: &ShareArgs) -> Result<()> {
     } else {
         output::spinner("Starting the openctl daemon…")
     };
-    let started = daemon::ensure_running();
-    if let Err(e) = started {
+    if let Err(e) = daemon::ensure_running() {
         spinner.finish_and_clear();
-        return Err(e);
+        // Whatever stopped it (a spawn, a file, a lock), the share is
+        // recorded but nothing streams it: that is exit 3.
+        if crate::error::exit_code(&e) == Exit::DaemonStart as i32 {
+            return Err(e);
+        }
+        return Err(CliError::new(
+            Exit::DaemonStart,
+            format!("the daemon could not start: {e:#}"),
+        )
+        .with_hint("run `openctl daemon start --foreground` to see why")
+        .into());
     }
     spinner.set_message(format!("Waiting for the daemon to stream to {server}…"));
     let waited = daemon::wait_until(
