@@ -296,7 +296,10 @@ pub(crate) fn assignment_value_is_secret(key: &str, sep: &str, v: &str, quoted: 
         return true;
     }
     // Unquoted: tell configuration text from code and prose.
-    if v.contains(['(', ')', '[', ']', '{', '}', '<', '>', '&', '\\']) || is_dotted_path(v) {
+    if v.contains(['(', ')', '[', ']', '{', '}', '<', '>', '\\'])
+        || v.starts_with(['&', ':', '.'])
+        || is_dotted_path(v)
+    {
         return false;
     }
     let op = sep.trim();
