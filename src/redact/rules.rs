@@ -316,7 +316,7 @@ pub(crate) fn assignment_value_is_secret(key: &str, sep: &str, v: &str, quoted: 
         // Environment/config text or a `--flag=value`: a value unless it is
         // a bare word passed to a lower-case name (`f(api_key=api_key)`).
         let env_name = !key.chars().any(|c| c.is_ascii_lowercase());
-        return !(identifier && !env_name) && !(digits_only && v.len() < 4);
+        return !identifier || env_name;
     }
     // `name: value`, `name = value`: YAML/TOML, but also type annotations,
     // code and prose. Only values with digits or symbols count.
