@@ -553,3 +553,37 @@ fn ten_megabytes_with_planted_secrets() {
         assert!(!out.contains(secret.as_str()));
     }
 }
+
+#[test]
+fn private_keys_cut_off_or_quoted() {
+    let red = redactor();
+    // `head -3 key.pem`: no END line, the body is still a secret.
+    let cut = "$ head -3 key.pem\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACDxYz3mHq4kP9rT2uW5vX8yZ1aB3cD4eF6gH7iJ8kL9mA==\n$ ";
+    let (out, found) = red.redact_str(cut);
+    assert_eq!(out, "$ head -3 key.pem\n[REDACTED:private_key]\n$ ");
+    assert_eq!(found.len(), 1);
+    // A header quoted in code must not swallow everything up to a later END.
+    let code = "if pem.starts_with(\"-----BEGIN PRIVATE KEY-----\") { parse(pem) }\n\
+                lots of ordinary code in between\n\
+                const FOOTER: &str = \"-----END PRIVATE KEY-----\";";
+    let (out, found) = red.redact_str(code);
+    assert!(found.is_empty(), "{found:?}");
+    assert_eq!(out, code);
+}
+
+/// Short strings go through the RegexSet prefilter, long ones (> 64 KB)
+/// through each rule directly: both must find the same secrets.
+#[test]
+fn long_and_short_strings_agree() {
+    let red = redactor();
+    let padding = "ordinary words and code(); ".repeat(4000);
+    assert!(padding.len() > 64 * 1024);
+    for (kind, text, secret) in planted() {
+        let long = format!("{padding}{text}{padding}");
+        let (out, found) = red.redact_str(&long);
+        assert_eq!(found.len(), 1, "{kind}");
+        assert_eq!(found[0].kind, kind);
+        assert_eq!(found[0].start, padding.len() + text.find(&secret).unwrap());
+        assert!(!out.contains(&secret), "{kind}");
+    }
+}

@@ -398,8 +398,10 @@ fn marker_spans(hay: &str) -> Vec<(usize, usize)> {
     spans
 }
 
+/// Whether `[start, end)` overlaps one of `spans` (sorted, disjoint).
 fn overlaps_any(spans: &[(usize, usize)], start: usize, end: usize) -> bool {
-    spans.iter().any(|&(s, e)| start < e && s < end)
+    let first_ending_after = spans.partition_point(|&(_, e)| e <= start);
+    spans.get(first_ending_after).is_some_and(|&(s, _)| s < end)
 }
 
 #[cfg(test)]
@@ -435,6 +437,18 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].start, "GITHUB_TOKEN=".len());
         assert_eq!(found[0].end, text.len());
+    }
+
+    #[test]
+    fn overlap_with_sorted_spans() {
+        let spans = [(2, 5), (10, 12)];
+        assert!(!overlaps_any(&spans, 0, 2));
+        assert!(overlaps_any(&spans, 0, 3));
+        assert!(overlaps_any(&spans, 4, 11));
+        assert!(!overlaps_any(&spans, 5, 10));
+        assert!(overlaps_any(&spans, 11, 20));
+        assert!(!overlaps_any(&spans, 12, 20));
+        assert!(!overlaps_any(&[], 0, 20));
     }
 
     #[test]

@@ -73,12 +73,13 @@ impl Rule {
     /// The span to redact and its kind for one match, or `None` when the
     /// check rejects it.
     pub fn judge(&self, caps: &Captures) -> Option<(usize, usize, Cow<'static, str>)> {
-        let value = caps
-            .name("value")
-            .or_else(|| caps.name("dq"))
-            .or_else(|| caps.name("sq"))
-            .or_else(|| caps.name("bare"))
-            .or_else(|| caps.get(0))?;
+        let value = if self.check == Check::Assignment {
+            caps.name("dq")
+                .or_else(|| caps.name("sq"))
+                .or_else(|| caps.name("bare"))?
+        } else {
+            caps.name("value").or_else(|| caps.get(0))?
+        };
         let v = value.as_str();
         let kind = match self.check {
             Check::Always => self.kind.clone(),
@@ -121,10 +122,12 @@ pub(crate) fn builtin() -> Result<Vec<Rule>, regex::Error> {
             "private_key",
             // A complete block, or a header followed by base64 lines when the
             // END line was cut off (e.g. `head key.pem`). `\\n` covers keys
-            // inside JSON-escaped text.
+            // inside JSON-escaped text. The body may only hold what PEM
+            // bodies hold (base64, `Proc-Type:`-style headers), so a header
+            // quoted in code never reaches an END line far away.
             concat!(
                 r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----",
-                r"(?:[\s\S]*?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----",
+                r"(?:[A-Za-z0-9+/=\s\\:,\-]*?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----",
                 r"|(?:(?:\s|\\[rn])+[A-Za-z0-9+/=:,\- ]{16,})+)"
             )
             .to_string(),
