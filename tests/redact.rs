@@ -208,6 +208,10 @@ fn key_names_and_url_parts_are_kept() {
             "--password=[REDACTED:password] --user bob",
         ),
         (
+            "Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1lMTIz",
+            "Authorization: Basic [REDACTED:high_entropy]",
+        ),
+        (
             "redis://default:pa55word@cache.internal:6379",
             "redis://default:[REDACTED:url_credentials]@cache.internal:6379",
         ),

@@ -18,6 +18,7 @@ mod rules;
 mod settings;
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -74,6 +75,16 @@ pub fn preview(secret: &str) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     format!("{head}…({n} chars)")
+}
+
+/// How many redactions of each kind, e.g. for a log line or a status
+/// display (never the secrets).
+pub fn count_by_kind(found: &[Redaction]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for r in found {
+        *counts.entry(r.kind.to_string()).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// Compiled detectors, the allowlist, and the regexes for key names.
@@ -449,6 +460,16 @@ mod tests {
         assert!(overlaps_any(&spans, 11, 20));
         assert!(!overlaps_any(&spans, 12, 20));
         assert!(!overlaps_any(&[], 0, 20));
+    }
+
+    #[test]
+    fn counts_per_kind() {
+        let (_, found) =
+            r().redact_str("AKIAZ3MPLEQ7RT5XW2YB AKIAQ4K7N2B8M5V3C6X9 PASSWORD=hunter2x");
+        let counts = count_by_kind(&found);
+        assert_eq!(counts.get("aws_access_key"), Some(&2));
+        assert_eq!(counts.get("password"), Some(&1));
+        assert_eq!(counts.len(), 2);
     }
 
     #[test]

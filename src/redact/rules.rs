@@ -200,7 +200,7 @@ pub(crate) fn builtin() -> Result<Vec<Rule>, regex::Error> {
         (
             "high_entropy",
             format!(
-                r#"(?:{ENTROPY_KEY}["']?{SEP}|{B}(?i:bearer)[ \t]+)["']?(?P<value>[A-Za-z0-9+/=_\-.~]{{20,}})"#
+                r#"(?:{ENTROPY_KEY}["']?{SEP}|{B}(?i:bearer|basic)[ \t]+)["']?(?P<value>[A-Za-z0-9+/=_\-.~]{{20,}})"#
             ),
             Check::HighEntropy,
         ),
