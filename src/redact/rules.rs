@@ -295,6 +295,10 @@ pub(crate) fn assignment_value_is_secret(key: &str, sep: &str, v: &str, quoted: 
     if NOT_SECRETS.contains(&lower.as_str()) {
         return false;
     }
+    // Documentation placeholders: `API_KEY=your_api_key_here`.
+    if lower.starts_with("your") || lower.contains("placeholder") || lower.contains("_here") {
+        return false;
+    }
     if quoted {
         return true;
     }
