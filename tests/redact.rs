@@ -1,1 +1,596 @@
-//! Integration tests: redact.
+//! Integration tests: redact. The engine on planted secrets of every kind,
+//! on the real transcripts (nothing ordinary may change), on a 10 MB text,
+//! and with a user `redact.json`.
+
+use std::path::Path;
+
+use openctl::redact::{marker, Redaction, Redactor, KINDS};
+use openctl::transcript::{parse_line, Line};
+use openctl::wire::Message;
+use serde_json::json;
+
+use crate::common::fixture;
+
+fn redactor() -> Redactor {
+    Redactor::builtin().expect("built-in rules")
+}
+
+/// A fake secret of every built-in kind: (kind, text around it, the secret
+/// itself as it must disappear). Shapes follow the real formats; none of
+/// them is a live credential.
+fn planted() -> Vec<(&'static str, String, String)> {
+    let mut v: Vec<(&'static str, String, String)> = Vec::new();
+    let mut add = |kind: &'static str, before: &str, secret: &str, after: &str| {
+        v.push((kind, format!("{before}{secret}{after}"), secret.to_string()));
+    };
+    add(
+        "aws_access_key",
+        "aws configure: key ",
+        "AKIAZ3MPLEQ7RT5XW2YB",
+        " done",
+    );
+    add(
+        "aws_access_key",
+        "temporary: ",
+        "ASIAQ4K7N2B8M5V3C6X9",
+        "\n",
+    );
+    add(
+        "aws_secret_key",
+        "aws_secret_access_key = ",
+        "q8Zr3mK1vT5nB7yX2cW4pL6dF9gH0jS1aE3uR5tY",
+        "\n",
+    );
+    add(
+        "github_token",
+        "git remote set-url origin https://x:",
+        "ghp_R4nd0mT0k3nV4lu3F0rT3st1ng0nlyAbCdEf",
+        "@github.com/o/r",
+    );
+    add(
+        "github_token",
+        "export GH=",
+        "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV",
+        "",
+    );
+    add(
+        "github_token",
+        "oauth ",
+        "gho_16C7e42F292c6912E7710c838347Ae178B4a",
+        ".",
+    );
+    add(
+        "anthropic_key",
+        "ANTHROPIC_KEY_USED ",
+        "sk-ant-api03-Xy7_Qw3-Er5Ty8Ui1Op4As6Df9Gh2Jk5Lz8Xc1Vb4Nm7Qw0Er3Ty6Ui9Op2As5Df8Gh1Jk4Lz7Xc0Vb3Nm6QwAA",
+        " in the request",
+    );
+    add(
+        "openai_key",
+        "client = OpenAI(api_key=\"",
+        "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0fGh3iJk6lMn9oPq2rSt5uVw8x",
+        "\")",
+    );
+    add(
+        "openai_key",
+        "old key ",
+        "sk-Ab3dEf6hIj9kLm2nOp5qRs8tT3BlbkFJUv1wXy4zAb7cDe0fGh3iJk",
+        " revoked",
+    );
+    add(
+        "slack_token",
+        "SLACK: ",
+        "xoxb-2718281828-3141592653589-Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2",
+        "\n",
+    );
+    add(
+        "slack_token",
+        "curl -X POST https://hooks.slack.com/services/",
+        "T0AB1CD2E/B0FG3HI4J/Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2",
+        " -d '{}'",
+    );
+    add(
+        "stripe_key",
+        "stripe.api_key = ",
+        "sk_live_51HxYzAbCdEfGhIjKlMnOpQrSt",
+        "\n",
+    );
+    add(
+        "stripe_key",
+        "test mode ",
+        "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+        "",
+    );
+    add(
+        "google_api_key",
+        "maps?key=",
+        "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
+        "&q=x",
+    );
+    add(
+        "jwt",
+        "Authorization: ",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+        "\n",
+    );
+    add(
+        "private_key",
+        "$ cat id_rsa\n",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\nVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n-----END RSA PRIVATE KEY-----",
+        "\n$ ",
+    );
+    add(
+        "private_key",
+        "{\"private_key\": \"",
+        "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\\n-----END PRIVATE KEY-----\\n",
+        "\"}",
+    );
+    add("password", "DB_PASSWORD=", "Tr0ub4dor&3", "\nDB_HOST=db");
+    add("password", "  password: ", "hunter2!", "\n");
+    add(
+        "secret",
+        "{\"client_secret\": \"",
+        "my client secret value",
+        "\"}",
+    );
+    add("token", "token = \"", "f00b4rb4zqux", "\"\n");
+    add(
+        "api_key",
+        "X_API_KEY=",
+        "Qm9vTXlTZWNyZXRLZXkxMjM0NTY3OA",
+        "\n",
+    );
+    add(
+        "url_credentials",
+        "DATABASE_URL_X: postgres://admin:",
+        "s3cr3tP4ss",
+        "@db.example.com:5432/app",
+    );
+    add(
+        "high_entropy",
+        "SESSION_COOKIE_VALUE=",
+        "Zq8vN3kLp0Wx7TbR2mYcQ4sD",
+        "\n",
+    );
+    add(
+        "high_entropy",
+        "curl -H 'Authorization: Bearer ",
+        "Zq8vN3kLp0Wx7TbR2mYcQ4sD9fG",
+        "' https://api.example.com",
+    );
+    v
+}
+
+#[test]
+fn every_planted_kind_is_replaced_by_its_marker() {
+    let red = redactor();
+    let mut seen: Vec<&str> = Vec::new();
+    for (kind, text, secret) in planted() {
+        let (out, found) = red.redact_str(&text);
+        assert!(
+            out.contains(&marker(kind)),
+            "{kind}: no marker in {out:?} (found {found:?})"
+        );
+        assert!(!out.contains(&secret), "{kind}: secret survived in {out:?}");
+        assert_eq!(found.len(), 1, "{kind}: {found:?}");
+        let r = &found[0];
+        assert_eq!(r.kind, kind);
+        assert_eq!(&text[r.start..r.end], secret, "{kind}: span");
+        assert!(!r.preview.contains(&secret), "{kind}: preview leaks");
+        assert!(r.preview.contains('…'));
+        // Exactly the secret is replaced: everything around it is kept.
+        let expected = text.replacen(&secret, &marker(kind), 1);
+        assert_eq!(out, expected, "{kind}");
+        seen.push(kind);
+    }
+    for kind in KINDS {
+        assert!(seen.contains(kind), "no planted secret of kind {kind}");
+    }
+}
+
+#[test]
+fn key_names_and_url_parts_are_kept() {
+    let red = redactor();
+    let cases = [
+        ("DB_PASSWORD=Tr0ub4dor&3", "DB_PASSWORD=[REDACTED:password]"),
+        ("password: hunter2!", "password: [REDACTED:password]"),
+        (
+            r#"{"secret": "value that is secret"}"#,
+            r#"{"secret": "[REDACTED:secret]"}"#,
+        ),
+        ("token = 'f00b4rb4z'", "token = '[REDACTED:token]'"),
+        (
+            "export API_KEY=abcd1234efgh",
+            "export API_KEY=[REDACTED:api_key]",
+        ),
+        (
+            "--password=letmein99 --user bob",
+            "--password=[REDACTED:password] --user bob",
+        ),
+        (
+            "Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1lMTIz",
+            "Authorization: Basic [REDACTED:high_entropy]",
+        ),
+        (
+            "redis://default:pa55word@cache.internal:6379",
+            "redis://default:[REDACTED:url_credentials]@cache.internal:6379",
+        ),
+    ];
+    for (input, want) in cases {
+        assert_eq!(red.redact_str(input).0, want, "{input}");
+    }
+}
+
+#[test]
+fn code_prose_and_placeholders_are_not_secrets() {
+    let red = redactor();
+    for text in [
+        "token = self.next_token()",
+        "let token: &str = input;",
+        "password: str",
+        "def login(password: str, token: Optional[str] = None):",
+        "max_tokens = 4096",
+        "tokenizer = AutoTokenizer.from_pretrained(name)",
+        "client = Client(api_key=api_key)",
+        "PASSWORD=$DB_PASSWORD",
+        "password: ${{ secrets.DB_PASSWORD }}",
+        "token: <your-token-here>",
+        "API_KEY=your_api_key_here",
+        "export OPENAI_API_KEY=\"your-key\"",
+        "SECRET_TOKEN=put_token_here",
+        "Token: gho_************************************",
+        "token: Guide a developer through launching a token",
+        "secret = os.environ[\"SECRET\"]",
+        "if token == expected:",
+        "commit 0123456789abcdef0123456789abcdef01234567",
+        "session_id: 550e8400-e29b-41d4-a716-446655440000",
+        "cache_key: src/commands/session.rs",
+        "git@github.com:openctl/openctl.git",
+        "https://user@example.com/path",
+        "ask-me-anything-about-risk-management-please",
+        "see docs/the-token-lifecycle-and-refresh.md",
+        "-----BEGIN PUBLIC KEY-----",
+        "if pem.starts_with(\"-----BEGIN PRIVATE KEY-----\") {",
+    ] {
+        let (out, found) = red.redact_str(text);
+        assert!(found.is_empty(), "false positive in {text:?}: {found:?}");
+        assert_eq!(out, text);
+    }
+}
+
+#[test]
+fn redacting_twice_is_redacting_once() {
+    let red = redactor();
+    let all: String = planted()
+        .into_iter()
+        .map(|(_, text, _)| text)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (once, found) = red.redact_str(&all);
+    assert!(found.len() >= KINDS.len());
+    let (twice, again) = red.redact_str(&once);
+    assert!(again.is_empty(), "markers re-redacted: {again:?}");
+    assert_eq!(once, twice);
+
+    let mut msg = message_with_secrets();
+    assert!(!red.redact_message(&mut msg).is_empty());
+    let snapshot = msg.clone();
+    assert!(red.redact_message(&mut msg).is_empty());
+    assert_eq!(msg, snapshot);
+}
+
+fn message_with_secrets() -> Message {
+    Message {
+        role: "assistant".into(),
+        content_blocks: vec![
+            json!({"type": "text", "text": "key AKIAZ3MPLEQ7RT5XW2YB"}),
+            json!({"type": "thinking", "thinking": "the token is ghp_R4nd0mT0k3nV4lu3F0rT3st1ng0nlyAbCdEf"}),
+            json!({"type": "tool_use", "id": "toolu_01", "name": "Bash", "input": {
+                "command": "psql postgres://admin:s3cr3tP4ss@db/app",
+                "env": {"password": "plain words here", "nested": ["xoxb-2718281828-3141592653589-Zx9Yw8Vu7Ts6"]},
+                "description": "connect"
+            }}),
+            json!({"type": "tool_result", "tool_use_id": "toolu_01", "content": "STRIPE=sk_live_51HxYzAbCdEfGhIjKlMnOpQrSt\n"}),
+            json!({"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                "data": "iVBORw0KGgoAAAANSUhEUgAIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6QAKIAZ3MPLEQ7RT5XW2YB"}}),
+        ],
+        timestamp: Some("2025-01-01T00:00:00Z".into()),
+        uuid: Some("6f1f0a8e-7c52-4d49-9a0c-8d0f1d0f3a11".into()),
+    }
+}
+
+#[test]
+fn message_blocks_are_walked_and_structure_kept() {
+    let red = redactor();
+    let mut msg = message_with_secrets();
+    let found = red.redact_message(&mut msg);
+    let where_kind: Vec<(&str, &str)> = found
+        .iter()
+        .map(|r| (r.path.as_str(), r.kind.as_ref()))
+        .collect();
+    assert_eq!(
+        where_kind,
+        vec![
+            ("content_blocks[0].text", "aws_access_key"),
+            ("content_blocks[1].thinking", "github_token"),
+            ("content_blocks[2].input.command", "url_credentials"),
+            ("content_blocks[2].input.env.password", "password"),
+            ("content_blocks[2].input.env.nested[0]", "slack_token"),
+            ("content_blocks[3].content", "stripe_key"),
+        ]
+    );
+    let b = &msg.content_blocks;
+    assert_eq!(b[0]["text"], "key [REDACTED:aws_access_key]");
+    assert_eq!(b[1]["thinking"], "the token is [REDACTED:github_token]");
+    assert_eq!(b[2]["id"], "toolu_01");
+    assert_eq!(b[2]["name"], "Bash");
+    assert_eq!(
+        b[2]["input"]["command"],
+        "psql postgres://admin:[REDACTED:url_credentials]@db/app"
+    );
+    // Keys are kept, values redacted.
+    assert_eq!(b[2]["input"]["env"]["password"], "[REDACTED:password]");
+    assert_eq!(b[2]["input"]["env"]["nested"][0], "[REDACTED:slack_token]");
+    assert_eq!(b[2]["input"]["description"], "connect");
+    assert_eq!(b[3]["tool_use_id"], "toolu_01");
+    assert_eq!(b[3]["content"], "STRIPE=[REDACTED:stripe_key]\n");
+    // Base64 image data is binary: never touched, even when it happens to
+    // contain key-shaped runs.
+    assert_eq!(b[4], message_with_secrets().content_blocks[4]);
+    assert_eq!(msg.uuid, message_with_secrets().uuid);
+}
+
+#[test]
+fn redact_json_keeps_keys_and_redacts_values() {
+    let red = redactor();
+    let mut v = json!({
+        "api_key": "Qm9vTXlTZWNyZXRLZXkxMjM0NTY3OA",
+        "signing_salt": "Zq8vN3kLp0Wx7TbR2mYcQ4sD",
+        "ghp_R4nd0mT0k3nV4lu3F0rT3st1ng0nlyAbCdEf": "keys are never changed",
+        "list": [1, true, null, "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"],
+        "max_tokens": "4096",
+        "session": "550e8400-e29b-41d4-a716-446655440000"
+    });
+    let found = red.redact_json(&mut v);
+    assert_eq!(
+        v,
+        json!({
+            "api_key": "[REDACTED:api_key]",
+            "signing_salt": "[REDACTED:high_entropy]",
+            "ghp_R4nd0mT0k3nV4lu3F0rT3st1ng0nlyAbCdEf": "keys are never changed",
+            "list": [1, true, null, "jwt [REDACTED:jwt]"],
+            "max_tokens": "4096",
+            "session": "550e8400-e29b-41d4-a716-446655440000"
+        })
+    );
+    let paths: Vec<&str> = found.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, vec!["api_key", "signing_salt", "list[3]"]);
+}
+
+fn write_config(dir: &Path, text: &str) {
+    std::fs::write(dir.join("redact.json"), text).expect("write redact.json");
+}
+
+#[test]
+fn allowlist_and_custom_patterns_from_redact_json() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        r#"{
+          "patterns": [
+            {"name": "internal_host", "regex": "[a-z0-9-]+\\.corp\\.example\\.com"},
+            {"name": "employee_id", "regex": "EMP-(?P<value>[0-9]{6})"}
+          ],
+          "allow": ["AKIAIOSFODNN7EXAMPLE", "postgres://dev:devpass@localhost", "changeme-local"]
+        }"#,
+    );
+    let red = Redactor::load(dir.path()).expect("load");
+    assert!(red.kinds().contains(&"internal_host"));
+    let text = "docs key AKIAIOSFODNN7EXAMPLE, real key AKIAZ3MPLEQ7RT5XW2YB; \
+                local postgres://dev:devpass@localhost/db; \
+                host build-01.corp.example.com; badge EMP-123456";
+    let (out, found) = red.redact_str(text);
+    assert_eq!(
+        out,
+        "docs key AKIAIOSFODNN7EXAMPLE, real key [REDACTED:aws_access_key]; \
+         local postgres://dev:devpass@localhost/db; \
+         host [REDACTED:internal_host]; badge EMP-[REDACTED:employee_id]"
+    );
+    let kinds: Vec<&str> = found.iter().map(|r| r.kind.as_ref()).collect();
+    assert_eq!(
+        kinds,
+        vec!["aws_access_key", "internal_host", "employee_id"]
+    );
+
+    // The allowlist also protects whole values under credential-like keys.
+    let mut v = json!({"password": "changeme-local", "db_password": "changeme-local2"});
+    let found = red.redact_json(&mut v);
+    assert_eq!(v["password"], "changeme-local");
+    assert_eq!(v["db_password"], "[REDACTED:password]");
+    assert_eq!(found.len(), 1);
+
+    // Without the file: built-ins only, and the example key is redacted.
+    let empty = tempfile::tempdir().unwrap();
+    let plain = Redactor::load(empty.path()).expect("load without file");
+    assert!(plain
+        .redact_str("AKIAIOSFODNN7EXAMPLE")
+        .0
+        .contains("[REDACTED:aws_access_key]"));
+}
+
+#[test]
+fn bad_redact_json_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("redact.json");
+    let cases = [
+        (
+            r#"{"patterns": [{"name": "broken", "regex": "a(b"}]}"#,
+            "broken",
+        ),
+        (r#"{"patterns": [{"name": "x"}]}"#, "regex"),
+        (r#"{"allowlist": ["x"]}"#, "allowlist"),
+        ("not json", "expected"),
+        (
+            r#"{"patterns": [{"name": "[bad]", "regex": "x"}]}"#,
+            "invalid name",
+        ),
+    ];
+    for (text, needle) in cases {
+        write_config(dir.path(), text);
+        let err = Redactor::load(dir.path()).expect_err(text);
+        let msg = format!("{err:#}");
+        assert!(msg.contains(&file.display().to_string()), "{msg}");
+        assert!(msg.contains(needle), "{needle} not in {msg}");
+    }
+}
+
+/// Every message of every fixture, as the daemon would send it.
+fn fixture_messages() -> Vec<(String, usize, Message)> {
+    let mut out = Vec::new();
+    for name in [
+        "cc2.1.14-automated-run-task-agent.jsonl",
+        "cc2.1.97-redacted-thinking.jsonl",
+        "cc2.1.112-hackathon-compact-queue.jsonl",
+        "fixture-truncated-last-line.jsonl",
+    ] {
+        let bytes = std::fs::read(fixture(name)).expect("fixture");
+        for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+            if let Line::Message(m) = parse_line(line) {
+                out.push((name.to_string(), i + 1, *m));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn fixtures_ordinary_content_is_unchanged() {
+    let red = redactor();
+    let messages = fixture_messages();
+    // README counts: 41+55, 3+6, 224+312 deliverable messages (the truncated
+    // fixture's complete lines are messages too).
+    assert!(messages.len() >= 96 + 9 + 536, "{}", messages.len());
+    let mut changed: Vec<(String, usize, Redaction)> = Vec::new();
+    let mut strings = 0usize;
+    for (file, line, original) in &messages {
+        let mut m = original.clone();
+        for r in red.redact_message(&mut m) {
+            changed.push((file.clone(), *line, r));
+        }
+        if changed.is_empty() {
+            assert_eq!(&m, original, "{file}:{line} changed without a redaction");
+        }
+        strings += m.content_blocks.len();
+    }
+    assert!(strings > 600);
+    // The real transcripts hold UUIDs, commit hashes, base64 screenshots,
+    // paths, code and one already-masked token (`Token: gho_*****…` in the
+    // 2.1.112 transcript): none of it is a secret.
+    assert!(
+        changed.is_empty(),
+        "false positives: {:#?}",
+        changed
+            .iter()
+            .map(|(f, l, r)| format!("{f}:{l} {} {} {}", r.path, r.kind, r.preview))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn raw_fixture_text_has_no_false_positives() {
+    let red = redactor();
+    for name in [
+        "cc2.1.14-automated-run-task-agent.jsonl",
+        "cc2.1.97-redacted-thinking.jsonl",
+        "cc2.1.112-hackathon-compact-queue.jsonl",
+    ] {
+        let text = std::fs::read_to_string(fixture(name)).expect("fixture");
+        let found = red.find(&text);
+        let shown: Vec<String> = found
+            .iter()
+            .map(|r| {
+                let from = r.start.saturating_sub(40);
+                let from = (0..=from)
+                    .rev()
+                    .find(|i| text.is_char_boundary(*i))
+                    .unwrap_or(0);
+                format!("{} {} near {:?}", r.kind, r.preview, &text[from..r.start])
+            })
+            .collect();
+        assert!(found.is_empty(), "{name}: {shown:#?}");
+    }
+}
+
+/// 10 MB of real transcript text with secrets planted at known places: the
+/// output must be exactly the input with each secret replaced.
+#[test]
+fn ten_megabytes_with_planted_secrets() {
+    let red = redactor();
+    let base = std::fs::read_to_string(fixture("cc2.1.112-hackathon-compact-queue.jsonl"))
+        .expect("fixture");
+    let chunk = &base[..base
+        .char_indices()
+        .map(|(i, _)| i)
+        .find(|&i| i >= 64 * 1024)
+        .unwrap_or(base.len())];
+    let planted = planted();
+    let mut input = String::with_capacity(11 << 20);
+    let mut expected = String::with_capacity(11 << 20);
+    let mut n = 0usize;
+    while input.len() < 10 << 20 {
+        input.push_str(chunk);
+        expected.push_str(chunk);
+        let (kind, text, secret) = &planted[n % planted.len()];
+        input.push('\n');
+        expected.push('\n');
+        input.push_str(text);
+        expected.push_str(&text.replacen(secret.as_str(), &marker(kind), 1));
+        input.push('\n');
+        expected.push('\n');
+        n += 1;
+    }
+    assert!(n >= 150);
+    let (out, found) = red.redact_str(&input);
+    assert_eq!(found.len(), n);
+    assert!(
+        out == expected,
+        "10 MB output differs from the expected text"
+    );
+    for (_, _, secret) in &planted {
+        assert!(!out.contains(secret.as_str()));
+    }
+}
+
+#[test]
+fn private_keys_cut_off_or_quoted() {
+    let red = redactor();
+    // `head -3 key.pem`: no END line, the body is still a secret.
+    let cut = "$ head -3 key.pem\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACDxYz3mHq4kP9rT2uW5vX8yZ1aB3cD4eF6gH7iJ8kL9mA==\n$ ";
+    let (out, found) = red.redact_str(cut);
+    assert_eq!(out, "$ head -3 key.pem\n[REDACTED:private_key]\n$ ");
+    assert_eq!(found.len(), 1);
+    // A header quoted in code must not swallow everything up to a later END.
+    let code = "if pem.starts_with(\"-----BEGIN PRIVATE KEY-----\") { parse(pem) }\n\
+                lots of ordinary code in between\n\
+                const FOOTER: &str = \"-----END PRIVATE KEY-----\";";
+    let (out, found) = red.redact_str(code);
+    assert!(found.is_empty(), "{found:?}");
+    assert_eq!(out, code);
+}
+
+/// Short strings go through the RegexSet prefilter, long ones (> 64 KB)
+/// through each rule directly: both must find the same secrets.
+#[test]
+fn long_and_short_strings_agree() {
+    let red = redactor();
+    let padding = "ordinary words and code(); ".repeat(4000);
+    assert!(padding.len() > 64 * 1024);
+    for (kind, text, secret) in planted() {
+        let long = format!("{padding}{text}{padding}");
+        let (out, found) = red.redact_str(&long);
+        assert_eq!(found.len(), 1, "{kind}");
+        assert_eq!(found[0].kind, kind);
+        assert_eq!(found[0].start, padding.len() + text.find(&secret).unwrap());
+        assert!(!out.contains(&secret), "{kind}");
+    }
+}

@@ -1,1 +1,0 @@
-//! Secret redaction before anything leaves the machine (issue 8).

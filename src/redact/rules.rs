@@ -1,0 +1,519 @@
+//! The built-in secret detectors: one regex per rule plus a check that
+//! rejects look-alikes the regex alone cannot rule out (placeholders, code,
+//! prose, low-entropy strings).
+//!
+//! Every regex uses ASCII word boundaries (`(?-u:\b)`) so the `regex` crate
+//! can stay on its lazy DFA for any input, Unicode or not: matching is
+//! linear in the input and never backtracks.
+
+use std::borrow::Cow;
+
+use regex::{Captures, Regex, RegexBuilder};
+
+/// Every kind the built-in rules produce, in priority order (when two
+/// detections cover the same text, the earlier kind names it).
+pub const KINDS: &[&str] = &[
+    "private_key",
+    "aws_access_key",
+    "aws_secret_key",
+    "github_token",
+    "anthropic_key",
+    "openai_key",
+    "slack_token",
+    "stripe_key",
+    "google_api_key",
+    "jwt",
+    "url_credentials",
+    "password",
+    "secret",
+    "token",
+    "api_key",
+    "high_entropy",
+];
+
+/// ASCII word boundary.
+const B: &str = r"(?-u:\b)";
+
+/// Key names whose value is a credential, for `NAME=value` assignments.
+/// The name must END with one of these (`max_tokens`, `tokenizer` do not).
+pub(crate) const ASSIGN_KEY: &str = r"[A-Za-z0-9_.\-]*(?i:password|passwd|passphrase|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|secret[_\-]?key|private[_\-]?key|auth[_\-]?key)";
+
+/// Key names next to which a high-entropy value is treated as a secret.
+pub(crate) const ENTROPY_KEY: &str = r"[A-Za-z0-9_.\-]*(?i:key|token|secret|passw|auth|credential|signature|salt|cookie|session|private|bearer)[A-Za-z0-9_.\-]*";
+
+/// Separator of an assignment: `=`, `:`, `:=`, `=>` with blanks around.
+const SEP: &str = r"[ \t]*(?::=|=>|=|:)[ \t]*";
+
+/// How a rule decides whether a regex match is a secret, and which kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// Every match is a secret of the rule's kind.
+    Always,
+    /// `sk-…`: reject bare `sk-` strings that are not mixed-case with digits.
+    OpenAi,
+    /// Passwords in URLs: reject variable references and masks.
+    UrlPassword,
+    /// `NAME=value`: kind from the name, value checked against code/prose.
+    Assignment,
+    /// A value next to a key-like name: must look random.
+    HighEntropy,
+}
+
+/// One compiled built-in rule.
+#[derive(Debug)]
+pub(crate) struct Rule {
+    /// The kind reported (for [`Check::Assignment`], the kind is derived
+    /// from the key name instead).
+    pub kind: Cow<'static, str>,
+    pub regex: Regex,
+    pub check: Check,
+}
+
+impl Rule {
+    /// The span to redact and its kind for one match, or `None` when the
+    /// check rejects it.
+    pub fn judge(&self, caps: &Captures) -> Option<(usize, usize, Cow<'static, str>)> {
+        let value = if self.check == Check::Assignment {
+            caps.name("dq")
+                .or_else(|| caps.name("sq"))
+                .or_else(|| caps.name("bare"))?
+        } else {
+            caps.name("value").or_else(|| caps.get(0))?
+        };
+        let v = value.as_str();
+        let kind = match self.check {
+            Check::Always => self.kind.clone(),
+            Check::OpenAi => {
+                if !openai_like(v) {
+                    return None;
+                }
+                self.kind.clone()
+            }
+            Check::UrlPassword => {
+                if is_placeholder(v) {
+                    return None;
+                }
+                self.kind.clone()
+            }
+            Check::Assignment => {
+                let key = caps.name("key").map(|k| k.as_str()).unwrap_or("");
+                let sep = caps.name("sep").map(|s| s.as_str()).unwrap_or("=");
+                let quoted = caps.name("bare").is_none();
+                if !assignment_value_is_secret(key, sep, v, quoted) {
+                    return None;
+                }
+                Cow::Borrowed(assignment_kind(key))
+            }
+            Check::HighEntropy => {
+                if !looks_random(v) {
+                    return None;
+                }
+                self.kind.clone()
+            }
+        };
+        Some((value.start(), value.end(), kind))
+    }
+}
+
+/// Compile the built-in rules, in priority order.
+pub(crate) fn builtin() -> Result<Vec<Rule>, regex::Error> {
+    let specs: Vec<(&'static str, String, Check)> = vec![
+        (
+            "private_key",
+            // A complete block, or a header followed by base64 lines when the
+            // END line was cut off (e.g. `head key.pem`). `\\n` covers keys
+            // inside JSON-escaped text. The body may only hold what PEM
+            // bodies hold (base64, `Proc-Type:`-style headers), so a header
+            // quoted in code never reaches an END line far away.
+            concat!(
+                r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----",
+                r"(?:[A-Za-z0-9+/=\s\\:,\-]*?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----",
+                r"|(?:(?:\s|\\[rn])+[A-Za-z0-9+/=:,\- ]{16,})+)"
+            )
+            .to_string(),
+            Check::Always,
+        ),
+        (
+            "aws_access_key",
+            format!(r"{B}(?:AKIA|ASIA)[0-9A-Z]{{16}}{B}"),
+            Check::Always,
+        ),
+        (
+            "aws_secret_key",
+            format!(
+                r#"(?i:aws_?secret(?:_?access)?_?key)["']?{SEP}["']?(?P<value>[A-Za-z0-9/+=]{{40}})(?:[^A-Za-z0-9/+=]|$)"#
+            ),
+            Check::Always,
+        ),
+        (
+            "github_token",
+            format!(r"{B}(?:gh[pousr]_[A-Za-z0-9]{{36,}}|github_pat_[A-Za-z0-9_]{{22,}}){B}"),
+            Check::Always,
+        ),
+        (
+            "anthropic_key",
+            format!(r"{B}sk-ant-[A-Za-z0-9_\-]{{20,}}"),
+            Check::Always,
+        ),
+        (
+            "openai_key",
+            format!(r"{B}sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{{20,}}"),
+            Check::OpenAi,
+        ),
+        (
+            "slack_token",
+            format!(
+                r"{B}(?:xox[abprse]-[A-Za-z0-9\-]{{10,}}|xapp-[0-9]-[A-Za-z0-9\-]{{10,}})|hooks\.slack\.com/(?:services|workflows|triggers)/(?P<value>[A-Za-z0-9_/\-]{{8,}})"
+            ),
+            Check::Always,
+        ),
+        (
+            "stripe_key",
+            format!(r"{B}(?:sk_live|rk_live|pk_live|sk_test|rk_test)_[A-Za-z0-9]{{10,}}"),
+            Check::Always,
+        ),
+        (
+            "google_api_key",
+            format!(r"{B}AIza[0-9A-Za-z_\-]{{35}}"),
+            Check::Always,
+        ),
+        (
+            "jwt",
+            format!(r"{B}eyJ[A-Za-z0-9_\-]{{10,}}\.[A-Za-z0-9_\-]{{10,}}\.[A-Za-z0-9_\-]*"),
+            Check::Always,
+        ),
+        (
+            "url_credentials",
+            r#"[A-Za-z][A-Za-z0-9+.\-]*://[^\s/:@"'<>`]+:(?P<value>[^\s/@"'<>`]+)@[A-Za-z0-9\[]"#
+                .to_string(),
+            Check::UrlPassword,
+        ),
+        (
+            // The kind is derived from the key name (password, secret,
+            // token, api_key).
+            "password",
+            format!(
+                r#"(?P<key>{ASSIGN_KEY})["']?(?P<sep>{SEP})(?:"(?P<dq>[^"\\\n]*(?:\\.[^"\\\n]*)*)"|'(?P<sq>[^'\n]*)'|(?P<bare>[^\s"'`,;=][^\s"'`,;]*))"#
+            ),
+            Check::Assignment,
+        ),
+        (
+            "high_entropy",
+            format!(
+                r#"(?:{ENTROPY_KEY}["']?{SEP}|{B}(?i:bearer|basic)[ \t]+)["']?(?P<value>[A-Za-z0-9+/=_\-.~]{{20,}})"#
+            ),
+            Check::HighEntropy,
+        ),
+    ];
+    specs
+        .into_iter()
+        .map(|(kind, pattern, check)| {
+            Ok(Rule {
+                kind: Cow::Borrowed(kind),
+                regex: compile(&pattern)?,
+                check,
+            })
+        })
+        .collect()
+}
+
+/// Compile one pattern with the limits every rule shares.
+pub(crate) fn compile(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern)
+        .size_limit(16 * 1024 * 1024)
+        .dfa_size_limit(16 * 1024 * 1024)
+        .build()
+}
+
+/// The kind of a `NAME=value` assignment, from the name.
+pub(crate) fn assignment_kind(key: &str) -> &'static str {
+    let k = key.to_ascii_lowercase();
+    if k.contains("pass") || k.ends_with("pwd") {
+        "password"
+    } else if k.ends_with("token") {
+        "token"
+    } else if k.contains("secret") {
+        "secret"
+    } else {
+        "api_key"
+    }
+}
+
+/// Values that stand for a secret without being one: variable references,
+/// templates, masks, and markers we wrote ourselves.
+fn is_placeholder(v: &str) -> bool {
+    let v = v.trim();
+    v.is_empty()
+        || v.starts_with('$')
+        || v.starts_with("{{")
+        || v.starts_with("%(")
+        || v.starts_with('<')
+        || v.starts_with("[REDACTED")
+        || v.contains("***")
+        || v.chars()
+            .all(|c| matches!(c, '*' | 'x' | 'X' | '.' | '•' | '-' | '#'))
+}
+
+/// Words that follow `password:` / `token =` in code, types and prose
+/// rather than secrets.
+const NOT_SECRETS: &[&str] = &[
+    "none",
+    "null",
+    "nil",
+    "true",
+    "false",
+    "undefined",
+    "str",
+    "string",
+    "bool",
+    "boolean",
+    "int",
+    "number",
+    "any",
+    "object",
+    "optional",
+    "required",
+    "bytes",
+    "text",
+    "varchar",
+    "redacted",
+    "hidden",
+    "secret",
+    "password",
+    "token",
+    "empty",
+    "unset",
+    "default",
+];
+
+/// Decide whether the value of `key<sep>value` is a secret worth redacting.
+pub(crate) fn assignment_value_is_secret(key: &str, sep: &str, v: &str, quoted: bool) -> bool {
+    if v.chars().count() < 4 || is_placeholder(v) {
+        return false;
+    }
+    let lower = v.to_ascii_lowercase();
+    if NOT_SECRETS.contains(&lower.as_str()) {
+        return false;
+    }
+    // Documentation placeholders: `API_KEY=your_api_key_here`.
+    if lower.starts_with("your") || lower.contains("placeholder") || lower.contains("_here") {
+        return false;
+    }
+    if quoted {
+        return true;
+    }
+    // Unquoted: tell configuration text from code and prose.
+    if v.contains(['(', ')', '[', ']', '{', '}', '<', '>', '\\'])
+        || v.starts_with(['&', ':', '.'])
+        || is_dotted_path(v)
+    {
+        return false;
+    }
+    let op = sep.trim();
+    let spaced = sep.len() != op.len();
+    let digits_only = v.chars().all(|c| c.is_ascii_digit());
+    let has_digit = v.chars().any(|c| c.is_ascii_digit());
+    let has_symbol = v
+        .chars()
+        .any(|c| !c.is_ascii_alphanumeric() && c != '_' && c != '-');
+    let identifier = v
+        .chars()
+        .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '-');
+    if op == "=" && !spaced {
+        // Environment/config text or a `--flag=value`: a value unless it is
+        // a bare word passed to a lower-case name (`f(api_key=api_key)`).
+        let env_name = !key.chars().any(|c| c.is_ascii_lowercase());
+        return !identifier || env_name;
+    }
+    // `name: value`, `name = value`: YAML/TOML, but also type annotations,
+    // code and prose. Only values with digits or symbols count.
+    if digits_only {
+        return false;
+    }
+    has_digit || has_symbol
+}
+
+/// `self.token`, `process.env.SECRET`, `os.environ`: code, not a value.
+fn is_dotted_path(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('.').collect();
+    parts.len() >= 2
+        && parts.iter().all(|p| {
+            let mut cs = p.chars();
+            matches!(cs.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == '$')
+                && cs.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+        })
+}
+
+/// `sk-…` strings: prefixed project/service keys always; a bare `sk-` only
+/// with upper case, lower case and digits (real keys are random base62).
+fn openai_like(v: &str) -> bool {
+    if v.starts_with("sk-ant-") {
+        return false;
+    }
+    if ["sk-proj-", "sk-svcacct-", "sk-admin-"]
+        .iter()
+        .any(|p| v.starts_with(p))
+    {
+        return true;
+    }
+    let body = &v[3..];
+    body.len() >= 32
+        && body.chars().any(|c| c.is_ascii_uppercase())
+        && body.chars().any(|c| c.is_ascii_lowercase())
+        && body.chars().any(|c| c.is_ascii_digit())
+}
+
+/// Shannon entropy of `s` in bits per character.
+pub fn shannon_entropy(s: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    let mut n = 0u32;
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+        n += 1;
+    }
+    if n == 0 {
+        return 0.0;
+    }
+    let n = f64::from(n);
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Whether a value next to a key-like name looks like a random credential
+/// rather than an identifier, path, hash or UUID.
+pub(crate) fn looks_random(v: &str) -> bool {
+    if v.len() < 20 || is_placeholder(v) {
+        return false;
+    }
+    // Hex strings: commit hashes, checksums, UUIDs.
+    if v.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return false;
+    }
+    // Paths and dotted names.
+    if v.matches('/').count() >= 2 || v.starts_with('/') || is_dotted_path(v) {
+        return false;
+    }
+    let upper = v.chars().any(|c| c.is_ascii_uppercase());
+    let lower = v.chars().any(|c| c.is_ascii_lowercase());
+    let digit = v.chars().any(|c| c.is_ascii_digit());
+    let classes = usize::from(upper) + usize::from(lower) + usize::from(digit);
+    // Slugs and identifiers: words joined by `-`/`_` without digits.
+    if classes < 2 || !digit && v.contains(['-', '_']) {
+        return false;
+    }
+    shannon_entropy(v) >= 3.5
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_of_constant_and_random() {
+        assert_eq!(shannon_entropy("aaaaaaaa"), 0.0);
+        assert!((shannon_entropy("abcd") - 2.0).abs() < 1e-9);
+        assert!(looks_random("Zq8vN3kLp0Wx7TbR2mYc"));
+    }
+
+    #[test]
+    fn not_random() {
+        for v in [
+            "0123456789abcdef0123456789abcdef01234567",
+            "550e8400-e29b-41d4-a716-446655440000",
+            "src/commands/session.rs",
+            "user-preferences-storage-key",
+            "aaaaaaaaaaaaaaaaaaaaaaaa",
+            "process.env.SECRET_TOKEN",
+        ] {
+            assert!(!looks_random(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn assignment_values() {
+        assert!(assignment_value_is_secret(
+            "PASSWORD", "=", "hunter2", false
+        ));
+        assert!(assignment_value_is_secret(
+            "PASSWORD", "=", "letmein", false
+        ));
+        assert!(!assignment_value_is_secret(
+            "api_key", "=", "api_key", false
+        ));
+        assert!(assignment_value_is_secret(
+            "password", ": ", "hunter2", false
+        ));
+        assert!(!assignment_value_is_secret("token", ": ", "Guide", false));
+        assert!(!assignment_value_is_secret("token", ": ", "string", false));
+        assert!(!assignment_value_is_secret(
+            "token",
+            " = ",
+            "self.token",
+            false
+        ));
+        assert!(!assignment_value_is_secret(
+            "token",
+            " = ",
+            "get_token()",
+            false
+        ));
+        assert!(!assignment_value_is_secret(
+            "Token", ": ", "gho_****", false
+        ));
+        assert!(!assignment_value_is_secret(
+            "max_token",
+            " = ",
+            "4096",
+            false
+        ));
+        assert!(!assignment_value_is_secret("token", ": ", "&str", false));
+        assert!(assignment_value_is_secret(
+            "secret",
+            ": ",
+            "anything at all",
+            true
+        ));
+        assert!(!assignment_value_is_secret(
+            "secret",
+            ": ",
+            "${SECRET}",
+            true
+        ));
+        assert!(!assignment_value_is_secret(
+            "secret",
+            ": ",
+            "<your-secret>",
+            true
+        ));
+    }
+
+    #[test]
+    fn kinds_from_names() {
+        assert_eq!(assignment_kind("DB_PASSWORD"), "password");
+        assert_eq!(assignment_kind("GITHUB_TOKEN"), "token");
+        assert_eq!(assignment_kind("client_secret"), "secret");
+        assert_eq!(assignment_kind("X_API_KEY"), "api_key");
+    }
+
+    #[test]
+    fn openai_shapes() {
+        assert!(openai_like("sk-proj-abcdefghijklmnopqrstuvwxyz"));
+        assert!(openai_like("sk-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7c"));
+        assert!(!openai_like("sk-this-is-not-a-key-at-all-really-no"));
+        assert!(!openai_like("sk-ant-api03-abcdefghijklmnopqrstuvwxyz"));
+    }
+
+    #[test]
+    fn builtin_rules_compile() {
+        let rules = builtin().unwrap();
+        for r in &rules {
+            assert!(KINDS.contains(&r.kind.as_ref()), "{}", r.kind);
+        }
+    }
+}
