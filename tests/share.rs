@@ -461,3 +461,48 @@ fn demo_starts_its_own_server_when_none_answers() {
         stderr(&out)
     );
 }
+
+#[test]
+fn dry_run_shows_redactions_and_sends_nothing() {
+    let env = TestEnv::new();
+    let server = TestServer::start(&env);
+    let p = env.git_repo("proj", Some("https://github.com/Acme/App"));
+    let p = p.canonicalize().unwrap();
+    let token = format!("ghp_{}", "aB3dE5fG7hJ9kL1mN3pQ5rS7tV9wX1yZ2b4C");
+    env.write_session(
+        &p,
+        S1,
+        &[
+            user_line("u1", &p, "deploy please"),
+            assistant_line("a1", &p, &format!("export GITHUB_TOKEN={token}")),
+            "{broken".to_string(),
+        ],
+    );
+    env.ok(&["repo", "allow", p.to_str().unwrap(), "-s", &server.url]);
+    let out = env
+        .cmd(&["share", S1, "--dry-run", "-s", &server.url])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Messages:    2"), "{text}");
+    assert!(text.contains("malformed line(s): [3]"), "{text}");
+    assert!(text.contains("line      2  github_token"), "{text}");
+    assert!(!text.contains(&token), "the secret itself is never printed");
+    assert!(stderr(&out).contains("nothing was sent"));
+    assert!(!env.openctl_home.join("shared-sessions.json").exists());
+    assert!(
+        !env.openctl_home.join("client-id").exists(),
+        "no request was made"
+    );
+
+    // The same report for a session, and redaction off per server.
+    let out = env.ok(&["session", "redactions", S1, "-s", &server.url, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["servers"][0]["redactions"][0]["kind"], "github_token");
+    assert_eq!(v["servers"][0]["redactions"][0]["line"], 2);
+    env.ok(&["config", "set", "redact", "false", "-s", &server.url]);
+    let out = env.ok(&["session", "redactions", S1, "-s", &server.url]);
+    assert!(out.contains("Redaction:   OFF"), "{out}");
+}

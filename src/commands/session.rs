@@ -10,8 +10,9 @@ use crate::api_client::{self, ApiError, Http};
 use crate::cli::{ListArgs, RedactionsArgs, ShareArgs, UnshareArgs};
 use crate::config::{self, Config};
 use crate::daemon::{self, PairState};
-use crate::error::{not_built, CliError, Exit};
+use crate::error::{CliError, Exit};
 use crate::output;
+use crate::redact::Redactor;
 use crate::repo::{self, RepoIdentity};
 use crate::sessions::{self, SessionFile};
 use crate::shared::{self, Share};
@@ -230,15 +231,59 @@ fn timed_out(session: &str, server: &str, secs: u64) -> anyhow::Error {
         .into()
 }
 
-/// What a share would upload: counts, and nothing is sent.
-fn dry_run(p: &Prepared, json_out: bool) -> Result<()> {
-    let mut messages = 0u64;
-    let mut malformed = Vec::new();
-    transcript::for_each_line(&p.session.path, |n, line| match line {
-        Line::Message(_) => messages += 1,
-        Line::Malformed => malformed.push(n),
+/// What sharing a transcript with a server sends: message count,
+/// malformed lines, and every redaction (kind, line, masked preview).
+#[derive(Debug, serde::Serialize)]
+struct UploadReport {
+    messages: u64,
+    malformed_lines: Vec<u64>,
+    redact: bool,
+    redactions: Vec<FoundSecret>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct FoundSecret {
+    line: u64,
+    kind: String,
+    preview: String,
+    field: String,
+}
+
+fn upload_report(path: &std::path::Path, server: &str) -> Result<UploadReport> {
+    let cfg = Config::load()?;
+    let redact = cfg.redact(server);
+    let redactor = if redact {
+        Some(Redactor::load(&crate::paths::openctl_home()?)?)
+    } else {
+        None
+    };
+    let mut report = UploadReport {
+        messages: 0,
+        malformed_lines: Vec::new(),
+        redact,
+        redactions: Vec::new(),
+    };
+    transcript::for_each_line(path, |n, line| match line {
+        Line::Message(mut m) => {
+            report.messages += 1;
+            if let Some(r) = &redactor {
+                for found in r.redact_message(&mut m) {
+                    report.redactions.push(FoundSecret {
+                        line: n,
+                        kind: found.kind.into_owned(),
+                        preview: found.preview,
+                        field: found.path,
+                    });
+                }
+            }
+        }
+        Line::Malformed => report.malformed_lines.push(n),
         Line::Other => {}
     })?;
+    Ok(report)
+}
+
+fn print_report(p: &Prepared, report: &UploadReport, json_out: bool) -> Result<()> {
     if json_out {
         return output::print_json(&json!({
             "session": p.session.uuid,
@@ -246,22 +291,45 @@ fn dry_run(p: &Prepared, json_out: bool) -> Result<()> {
             "title": p.title(),
             "server": p.server,
             "repository": p.repo.id,
-            "messages": messages,
-            "malformed_lines": malformed,
+            "messages": report.messages,
+            "malformed_lines": report.malformed_lines,
+            "redact": report.redact,
+            "redactions": report.redactions,
         }));
     }
     output::println(format!("Session:     {} ({})", p.title(), p.session.uuid))?;
     output::println(format!("Transcript:  {}", p.session.path.display()))?;
     output::println(format!("Server:      {}", p.server))?;
     output::println(format!("Repository:  {}", p.repo.id))?;
-    output::println(format!("Messages:    {messages}"))?;
-    if !malformed.is_empty() {
+    output::println(format!("Messages:    {}", report.messages))?;
+    if !report.malformed_lines.is_empty() {
         output::println(format!(
             "Skipped:     {} malformed line(s): {:?}",
-            malformed.len(),
-            malformed
+            report.malformed_lines.len(),
+            report.malformed_lines
         ))?;
     }
+    if !report.redact {
+        output::println(format!(
+            "Redaction:   OFF for {} (openctl config set redact true -s {})",
+            p.server, p.server
+        ))?;
+        return Ok(());
+    }
+    output::println(format!("Redactions:  {}", report.redactions.len()))?;
+    for r in &report.redactions {
+        output::println(format!(
+            "  line {:>6}  {:<16} {:<22} {}",
+            r.line, r.kind, r.preview, r.field
+        ))?;
+    }
+    Ok(())
+}
+
+/// `share --dry-run`: what would be uploaded; nothing is sent.
+fn dry_run(p: &Prepared, json_out: bool) -> Result<()> {
+    let report = upload_report(&p.session.path, &p.server)?;
+    print_report(p, &report, json_out)?;
     eprintln!("Dry run: nothing was sent.");
     Ok(())
 }
@@ -394,8 +462,48 @@ fn resolve_shared(arg: Option<&str>, shares: &BTreeMap<String, Share>) -> Result
     Ok(sessions::resolve(arg)?.uuid)
 }
 
-pub fn redactions(_args: &RedactionsArgs) -> Result<()> {
-    Err(not_built("session redactions"))
+/// `session redactions`: what redaction changes in a session, for the
+/// servers it is shared with (or the one named).
+pub fn redactions(args: &RedactionsArgs) -> Result<()> {
+    let session = sessions::resolve(Some(&args.session))?;
+    let cfg = Config::load()?;
+    let shares = shared::load()?;
+    let servers: Vec<String> = match (&args.server.server, shares.get(&session.uuid)) {
+        (Some(flag), _) => vec![server_url::normalize(flag)?],
+        (None, Some(share)) => share.servers.clone(),
+        (None, None) => vec![config::resolve_server(None, &cfg)?],
+    };
+    let summary = transcript::summarize(&session.path)?;
+    let repo_id = summary
+        .cwd
+        .as_deref()
+        .and_then(|cwd| repo::identify(std::path::Path::new(cwd)).ok());
+    let mut all = Vec::new();
+    for server in servers {
+        let report = upload_report(&session.path, &server)?;
+        let prepared = Prepared {
+            session: session.clone(),
+            summary: summary.clone(),
+            repo: repo_id.clone().unwrap_or_else(|| RepoIdentity {
+                id: "(not a git repository)".into(),
+                root: std::path::PathBuf::new(),
+                https_url: None,
+            }),
+            server,
+        };
+        if args.json {
+            all.push(
+                json!({"server": prepared.server, "messages": report.messages,
+                            "redact": report.redact, "redactions": report.redactions}),
+            );
+        } else {
+            print_report(&prepared, &report, false)?;
+        }
+    }
+    if args.json {
+        output::print_json(&json!({"session": session.uuid, "servers": all}))?;
+    }
+    Ok(())
 }
 
 pub fn list(args: &ListArgs) -> Result<()> {
