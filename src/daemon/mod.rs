@@ -103,7 +103,7 @@ pub fn run_foreground() -> Result<()> {
     let http = Http::new()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .max_blocking_threads(4)
+        .max_blocking_threads(2)
         .build()
         .context("cannot start the async runtime")?;
     let result = runtime.block_on(serve(home.clone(), http));

@@ -142,16 +142,23 @@ impl Board {
     }
 
     /// Change the pair's entry (created if missing) and schedule a write.
+    /// Nothing is written when `f` changes nothing (idle re-checks stay
+    /// free).
     pub fn update(&self, session: &str, server: &str, f: impl FnOnce(&mut PairStatus)) {
         {
             let mut inner = self.lock();
             let key = (session.to_string(), server.to_string());
+            let created = !inner.pairs.contains_key(&key);
             let entry = inner
                 .pairs
                 .entry(key.clone())
                 .or_insert_with(|| PairStatus::new(session, server));
-            let was_shared = entry.shared;
+            let before = entry.clone();
             f(entry);
+            if *entry == before && !created {
+                return;
+            }
+            let was_shared = before.shared;
             let now_shared = entry.shared;
             if was_shared && !now_shared {
                 inner.unshared.push(key);

@@ -22,8 +22,9 @@ use crate::repo::RepoIdentity;
 use crate::transcript;
 use crate::wire::{self, CompleteRequest, LiveRequest, Message, PatchRequest};
 
-/// Re-check the transcript this often even without a file event.
-const RECHECK: Duration = Duration::from_secs(5);
+/// Re-check the transcript about this often even without a file event
+/// (a fallback: notify reports changes at once).
+const RECHECK: Duration = Duration::from_secs(10);
 /// Wait this long after a file-modifying tool call before sending the diff.
 const DIFF_DEBOUNCE: Duration = Duration::from_secs(2);
 /// How long an in-flight request may finish once the daemon stops.
@@ -202,12 +203,7 @@ impl Worker {
     /// repository allowlist, load the cursor. False when unshared meanwhile.
     async fn prepare(&mut self) -> Result<bool, Stop> {
         let cwd = loop {
-            let file = self.spec.file.clone();
-            let found = tokio::task::spawn_blocking(move || transcript::first_cwd(&file))
-                .await
-                .ok()
-                .flatten();
-            if let Some(cwd) = found {
+            if let Some(cwd) = transcript::first_cwd(&self.spec.file) {
                 break cwd;
             }
             let msg = format!(
@@ -678,7 +674,7 @@ impl Worker {
         let changed = self.changed.clone();
         tokio::select! {
             _ = changed.notified() => Wake::File,
-            _ = tokio::time::sleep(RECHECK) => {
+            _ = tokio::time::sleep(recheck()) => {
                 self.sub.ensure_watching();
                 Wake::File
             }
@@ -693,7 +689,7 @@ impl Worker {
         let changed = self.changed.clone();
         tokio::select! {
             _ = changed.notified() => {}
-            _ = tokio::time::sleep(RECHECK) => { self.sub.ensure_watching(); }
+            _ = tokio::time::sleep(recheck()) => { self.sub.ensure_watching(); }
             r = self.control.changed() => if r.is_err() { return Desired::Shutdown; },
         }
         self.desired()
@@ -830,6 +826,12 @@ async fn with_shutdown<F: std::future::Future>(
             }
         }
     }
+}
+
+/// The periodic re-check interval, jittered so many workers do not wake
+/// together.
+fn recheck() -> Duration {
+    RECHECK + Duration::from_millis(fastrand::u64(0..2000))
 }
 
 /// When the transcript was last written, as an `Instant` (now if unknown).
