@@ -594,3 +594,104 @@ fn long_and_short_strings_agree() {
         assert!(!out.contains(&secret), "{kind}");
     }
 }
+
+/// End to end through the real CLI, daemon and server: planted secrets of
+/// every kind never reach the server (checked on the stored JSON), their
+/// markers do, also in the title; with `redact` off for a server they pass.
+#[test]
+fn planted_secrets_never_reach_the_server() {
+    use crate::common::*;
+    use std::time::Duration;
+
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let guarded = TestServer::start(&env);
+    let open = TestServer::start_with(&env, &env.path().join("open.db"), &[]);
+    let p = env.git_repo("proj", Some("https://github.com/Acme/App"));
+    let p = p.canonicalize().unwrap();
+    let planted = planted();
+    let session = "5ec7e700-0000-4000-8000-000000000001";
+    let (_, first_text, first_secret) = &planted[0];
+    let mut lines = vec![user_line("u0", &p, first_text)];
+    for (i, (_, text, _)) in planted.iter().enumerate() {
+        lines.push(match i % 3 {
+            0 => assistant_line(&format!("a{i}"), &p, text),
+            1 => serde_json::json!({
+                "type": "assistant", "uuid": format!("t{i}"), "cwd": p,
+                "message": {"role": "assistant", "content": [
+                    {"type": "tool_use", "id": format!("toolu_{i}"), "name": "Bash",
+                     "input": {"command": text}}]}})
+            .to_string(),
+            _ => serde_json::json!({
+                "type": "user", "uuid": format!("r{i}"), "cwd": p,
+                "message": {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": format!("toolu_{i}"),
+                     "content": [{"type": "text", "text": text}]}]}})
+            .to_string(),
+        });
+    }
+    env.write_session(&p, session, &lines);
+    env.ok(&["config", "set", "redact", "false", "-s", &open.url]);
+
+    let mut ids = Vec::new();
+    for server in [&guarded, &open] {
+        let out = env
+            .cmd(&[
+                "share",
+                session,
+                "--allow-repo",
+                "-s",
+                &server.url,
+                "--json",
+            ])
+            .current_dir(&p)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        ids.push(v["server_session_id"].as_str().unwrap().to_string());
+    }
+    // Even the title sent by `share` itself, before the daemon runs.
+    let first_title = guarded.get_session(&ids[0])["session"]["title"].to_string();
+    assert!(
+        !first_title.contains(first_secret.as_str()),
+        "{first_title}"
+    );
+    assert!(first_title.contains(&marker(planted[0].0)), "{first_title}");
+    let stored = |server: &TestServer, id: &str| -> String {
+        wait_for("every message stored", Duration::from_secs(30), || {
+            let v = server.get_session(id);
+            (v["messages"].as_array().unwrap().len() == lines.len()).then(|| v.to_string())
+        })
+    };
+    let safe = stored(&guarded, &ids[0]);
+    for (kind, _, secret) in &planted {
+        assert!(
+            !safe.contains(secret.as_str()),
+            "{kind} reached the server: {secret}"
+        );
+        assert!(
+            safe.contains(&marker(kind)),
+            "no {kind} marker on the server"
+        );
+    }
+    let title = wait_for("title patched", Duration::from_secs(30), || {
+        let t = guarded.get_session(&ids[0])["session"]["title"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (t != "Live Session").then_some(t)
+    });
+    assert!(!title.contains(first_secret.as_str()), "{title}");
+    let pair = daemon_pair(&env, session, &guarded.url).unwrap();
+    assert!(
+        pair["redactions"].as_u64().unwrap() >= planted.len() as u64,
+        "{pair}"
+    );
+
+    let raw = stored(&open, &ids[1]);
+    assert!(
+        raw.contains(first_secret.as_str()),
+        "redact off sends the text as is"
+    );
+}

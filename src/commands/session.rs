@@ -141,8 +141,12 @@ pub fn share(args: &ShareArgs) -> Result<()> {
     let cfg = Config::load()?;
     let http = Http::new()?;
     let api = http.server(server, cfg.token(server));
+    let mut title = prepared.title().to_string();
+    if cfg.redact(server) {
+        Redactor::load(&crate::paths::openctl_home()?)?.redact_string(&mut title, "title");
+    }
     let request = LiveRequest {
-        title: prepared.title().to_string(),
+        title,
         harness_session_id: session.uuid.clone(),
         harness: HARNESS_CLAUDE_CODE.to_string(),
         project_path: summary.cwd.clone(),

@@ -35,6 +35,7 @@ pub use status::{read_status, wait_until, PairState, PairStatus, Status};
 use crate::api_client::Http;
 use crate::config::{self, Config};
 use crate::error::{CliError, Exit};
+use crate::redact::Redactor;
 use crate::{paths, shared};
 
 /// How long `start` waits for a spawned daemon to become ready.
@@ -51,6 +52,7 @@ pub struct Ctx {
     pub board: status::Board,
     pub files: watch::FileWatch,
     config: Mutex<Config>,
+    redactor: Mutex<Arc<Redactor>>,
 }
 
 impl Ctx {
@@ -60,6 +62,26 @@ impl Ctx {
             .lock()
             .map(|c| c.clone())
             .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// The redactor for servers with `redact` on (the default): the
+    /// built-in rules plus `redact.json`.
+    pub fn redactor(&self) -> Arc<Redactor> {
+        match self.redactor.lock() {
+            Ok(r) => r.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Re-read `redact.json`. A file that does not load keeps the rules in
+    /// force (never fewer than the built-in ones) and is reported.
+    pub fn reload_redactor(&self) -> Result<()> {
+        let loaded = Redactor::load(&self.home)?;
+        match self.redactor.lock() {
+            Ok(mut r) => *r = Arc::new(loaded),
+            Err(p) => *p.into_inner() = Arc::new(loaded),
+        }
+        Ok(())
     }
 
     fn set_config(&self, config: Config) {
@@ -127,6 +149,7 @@ async fn serve(home: PathBuf, http: Http) -> Result<()> {
         board: status::Board::new(),
         files,
         config: Mutex::new(Config::default()),
+        redactor: Mutex::new(Arc::new(Redactor::builtin()?)),
     });
     // Ready: the lock is held and the snapshot written.
     ctx.board.write(&home)?;

@@ -100,6 +100,9 @@ impl Supervisor {
             }
         };
         self.ctx.set_config(config);
+        if let Err(e) = self.ctx.reload_redactor() {
+            self.report(format!("{e:#}; redaction keeps the rules it had"));
+        }
         let shares_file = JsonFile::new(home.join(shared::FILE));
         let shares = match shares_file.read() {
             Ok(map) => shared::parse(&map),

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use super::tail::RawLine;
+use crate::redact::Redactor;
 use crate::transcript;
 use crate::wire::Message;
 
@@ -102,14 +103,16 @@ fn explicit_title(obj: &Map<String, Value>) -> Option<String> {
     (!t.is_empty()).then(|| t.chars().take(200).collect())
 }
 
-/// THE REDACTION HOOK (issue 8, `crate::redact`): every message passes
-/// through here right before it is encoded for a server, with that server's
-/// `redact` setting. It returns the message to send and how many secrets
-/// were replaced (shown per pair in `daemon status`). Until the redaction
-/// module provides its transform, messages pass unchanged.
-pub fn prepare_for_send(msg: Message, redact: bool) -> (Message, u64) {
-    let _ = redact;
-    (msg, 0)
+/// Every message passes through here right before it is encoded for a
+/// server: with that server's redactor (None when `redact` is off for it)
+/// secrets are replaced by `[REDACTED:<kind>]`. Returns the message to send
+/// and how many secrets were replaced (shown per pair in `daemon status`).
+pub fn prepare_for_send(mut msg: Message, redactor: Option<&Redactor>) -> (Message, u64) {
+    let Some(r) = redactor else {
+        return (msg, 0);
+    };
+    let found = r.redact_message(&mut msg);
+    (msg, found.len() as u64)
 }
 
 /// Encode `{"messages": [...]}`.

@@ -84,7 +84,6 @@ struct Worker {
     spec: PairSpec,
     control: watch::Receiver<Desired>,
     api: ServerApi,
-    redact: bool,
     cursor: Cursor,
     live: Option<Live>,
     repo: Option<RepoIdentity>,
@@ -118,7 +117,6 @@ pub async fn run(
     );
     let mut worker = Worker {
         cursor: Cursor::new(&spec.session, &spec.server),
-        redact: config.redact(&spec.server),
         ctx,
         spec,
         control,
@@ -292,7 +290,7 @@ impl Worker {
                 _ => wire::DEFAULT_TITLE.to_string(),
             };
             let req = LiveRequest {
-                title,
+                title: self.redacted(title),
                 harness_session_id: self.spec.session.clone(),
                 harness: wire::HARNESS_CLAUDE_CODE.to_string(),
                 project_path: self.cwd.clone(),
@@ -429,12 +427,18 @@ impl Worker {
             }
         }
         let mut redactions = 0;
+        let redactor = self.redactor();
         for item in &mut items {
             if let Some(m) = item.msg.take() {
-                let (m, n) = stream::prepare_for_send(m, self.redact);
+                let (m, n) = stream::prepare_for_send(m, redactor.as_deref());
                 redactions += n;
                 item.msg = Some(m);
             }
+        }
+        if redactions > 0 {
+            // Counts only: never what was redacted.
+            tracing::info!(session = %self.spec.session, server = %self.spec.server,
+                redactions, "secrets redacted before sending");
         }
         self.cursor.redactions += redactions;
         let mut queue: VecDeque<(usize, usize)> = VecDeque::from([(0, items.len())]);
@@ -631,6 +635,27 @@ impl Worker {
         }
     }
 
+    /// The redactor for this server, None when `redact` is off for it
+    /// (read at every batch, so `openctl config set redact` applies at once).
+    fn redactor(&self) -> Option<std::sync::Arc<crate::redact::Redactor>> {
+        self.ctx
+            .config()
+            .redact(&self.spec.server)
+            .then(|| self.ctx.redactor())
+    }
+
+    /// A title or diff as it may leave the machine.
+    fn redacted(&self, mut text: String) -> String {
+        if let Some(r) = self.redactor() {
+            let found = r.redact_string(&mut text, "");
+            if !found.is_empty() {
+                tracing::info!(session = %self.spec.session, server = %self.spec.server,
+                    redactions = found.len(), "secrets redacted from a title or diff");
+            }
+        }
+        text
+    }
+
     /// PATCH the derived title once.
     async fn patch_title(&mut self) -> Result<(), Stop> {
         if self.cursor.title_sent {
@@ -642,7 +667,7 @@ impl Worker {
             return Ok(());
         };
         let req = PatchRequest {
-            title: Some(title.clone()),
+            title: Some(self.redacted(title.clone())),
             description: None,
         };
         let id = live.id.clone();
@@ -707,6 +732,7 @@ impl Worker {
         let Some(id) = self.live.as_ref().map(|l| l.id.clone()) else {
             return Ok(());
         };
+        let diff = self.redacted(diff);
         match with_shutdown(&mut self.control, self.api.put_diff(&id, diff)).await? {
             Ok(_) => self.last_diff = Some(hash),
             Err(e) => {
@@ -737,7 +763,11 @@ impl Worker {
         let Some(id) = self.live.as_ref().map(|l| l.id.clone()) else {
             return Ok(());
         };
-        let final_diff = self.compute_diff().await.filter(|d| !d.is_empty());
+        let final_diff = self
+            .compute_diff()
+            .await
+            .filter(|d| !d.is_empty())
+            .map(|d| self.redacted(d));
         let req = CompleteRequest {
             final_diff,
             summary: None,
