@@ -92,6 +92,20 @@ impl Ctx {
     }
 }
 
+/// The daemon runs all day: keep glibc from holding on to memory it no
+/// longer uses. One arena (it has few threads), and large buffers (the
+/// transcript reads) are mapped and unmapped instead of raising the mmap
+/// threshold and staying in the heap after the first one is freed.
+fn keep_heap_small() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only tunes the allocator; called before any thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024);
+    }
+}
+
 /// `openctl daemon start --foreground`: be the daemon, in this process,
 /// until SIGTERM/SIGINT.
 pub fn run_foreground() -> Result<()> {
@@ -100,6 +114,7 @@ pub fn run_foreground() -> Result<()> {
     unsafe {
         libc::umask(0o077);
     }
+    keep_heap_small();
     let home = paths::ensure_openctl_home()?;
     let Some(lock) = lock::acquire(&home)? else {
         let pid = lock::holder(&home)?
