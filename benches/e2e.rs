@@ -56,6 +56,14 @@ fn main() {
         ("hook", Box::new(move |t| bench_hook(t, runs(50)))),
         ("redact", Box::new(move |t| bench_redact(t, runs(10)))),
         ("scaling", Box::new(move |t| bench_scaling(t, runs(20)))),
+        (
+            "big-db",
+            Box::new(move |t| bench_big_db(t, runs(20), if quick { 100 } else { 1_000 })),
+        ),
+        (
+            "list",
+            Box::new(move |t| bench_list(t, runs(10), if quick { 100 } else { 500 })),
+        ),
     ];
     for (name, bench) in benches {
         if !wanted(name) {
@@ -188,20 +196,26 @@ impl Env {
 
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
-        c.args(args)
-            .env("HOME", self.dir.path().join("home"))
+        c.args(args);
+        self.apply(&mut c);
+        c
+    }
+
+    /// This environment's variables and directory on any command.
+    fn apply(&self, c: &mut Command) {
+        c.env("HOME", self.dir.path().join("home"))
             .env("OPENCTL_HOME", self.dir.path().join("home/.openctl"))
             .env("CLAUDE_CONFIG_DIR", self.dir.path().join("claude"))
             .env("NO_COLOR", "1")
             .env_remove("OPENCTL_SERVER_URL")
             .env_remove("CLAUDE_SESSION_ID")
             .env_remove("COMPLETE")
+            .env_remove("CI")
             .current_dir(&self.project)
             .stdin(Stdio::null());
         if let Some(s) = &self.server {
             c.env("OPENCTL_SERVER_URL", &s.url);
         }
-        c
     }
 
     fn run(&self, args: &[&str]) -> BenchResult<String> {
@@ -713,28 +727,54 @@ fn bench_page(t: &mut Table, runs: usize) -> BenchResult<()> {
     Ok(())
 }
 
+/// The post-commit hook where it costs the most: on a terminal (it is
+/// silent elsewhere), in an allowed repository with an active, unshared
+/// session, so it reads transcripts and prints the reminder. Run under
+/// util-linux `script` for the terminal; its own cost is measured and
+/// subtracted.
 fn bench_hook(t: &mut Table, runs: usize) -> BenchResult<()> {
     let env = Env::new()?;
     env.run(&["repo", "allow"])?;
     for i in 0..20 {
         write_session(&env, &session_uuid(i), 200)?;
     }
-    let mut samples = Vec::new();
-    for _ in 0..runs {
+    let in_pty = |command: &str| -> BenchResult<f64> {
+        let mut c = Command::new("script");
+        c.args(["-q", "-e", "-c", command, "/dev/null"]);
+        env.apply(&mut c);
         let start = Instant::now();
-        let status = env
-            .cmd(&["hook", "post-commit"])
-            .stderr(Stdio::null())
-            .status()?;
-        samples.push(ms(start.elapsed()));
-        if !status.success() {
-            return Err("hook post-commit failed".into());
+        let out = c.output()?;
+        let took = ms(start.elapsed());
+        if !out.status.success() {
+            return Err(format!("{command} failed in a pty").into());
         }
+        Ok(took)
+    };
+    let hook = format!("{BIN} hook post-commit");
+    let check = {
+        let mut c = Command::new("script");
+        c.args(["-q", "-e", "-c", &hook, "/dev/null"]);
+        env.apply(&mut c);
+        c.output()?
+    };
+    if !String::from_utf8_lossy(&check.stdout).contains("is not shared") {
+        return Err(
+            "the hook printed no reminder: the benchmark would measure the quiet path".into(),
+        );
     }
+    let mut samples = Vec::new();
+    let mut baseline = Vec::new();
+    for _ in 0..runs {
+        baseline.push(in_pty("true")?);
+        samples.push(in_pty(&hook)?);
+    }
+    baseline.sort_by(|a, b| a.total_cmp(b));
+    let base = baseline[baseline.len() / 2];
+    let mut added: Vec<f64> = samples.iter().map(|s| (s - base).max(0.0)).collect();
     t.add(
-        "post-commit hook (`openctl hook post-commit`)",
+        "post-commit hook added to a commit (terminal, reminder shown)",
         "< 20 ms",
-        &mut samples,
+        &mut added,
         "ms",
     );
     Ok(())
@@ -781,5 +821,133 @@ fn bench_scaling(t: &mut Table, runs: usize) -> BenchResult<()> {
             "ms",
         );
     }
+    Ok(())
+}
+
+/// A server holding `sessions` x 1,000 messages: the session page and a push
+/// into one session must stay fast.
+fn bench_big_db(t: &mut Table, runs: usize, sessions: usize) -> BenchResult<()> {
+    let mut env = Env::new()?;
+    let url = env.start_server()?;
+    let client = http()?;
+    let client_id = uuid_v4_like(11);
+    let text = "lorem ipsum dolor sit amet ".repeat(4);
+    let mut ids = Vec::with_capacity(sessions);
+    let fill = Instant::now();
+    for s in 0..sessions {
+        let v: Value = client
+            .post(format!("{url}/api/sessions/live"))
+            .header("x-openctl-client-id", &client_id)
+            .json(&json!({"title": "big", "harness_session_id": format!("big-{s}"), "harness": "claude-code"}))
+            .send()?
+            .json()?;
+        let id = v["id"].as_str().ok_or("no id")?.to_string();
+        for b in 0..2 {
+            let messages: Vec<Value> = (0..500)
+                .map(|m| {
+                    json!({"role": "assistant", "uuid": format!("{b}-{m}"),
+                                "content_blocks": [{"type": "text", "text": text}]})
+                })
+                .collect();
+            client
+                .post(format!("{url}/api/sessions/{id}/messages"))
+                .header("x-openctl-client-id", &client_id)
+                .json(&json!({"messages": messages}))
+                .send()?
+                .error_for_status()?;
+        }
+        ids.push(id);
+    }
+    let filled = fill.elapsed();
+    let mut page = Vec::new();
+    let mut api = Vec::new();
+    let mut push = Vec::new();
+    for i in 0..runs {
+        let id = &ids[(i * 7919) % ids.len()];
+        let start = Instant::now();
+        let resp = client.get(format!("{url}/sessions/{id}")).send()?;
+        page.push(ms(start.elapsed()));
+        let _ = resp.bytes()?;
+        let start = Instant::now();
+        let body = client
+            .get(format!("{url}/api/sessions/{id}"))
+            .send()?
+            .bytes()?;
+        api.push(ms(start.elapsed()));
+        std::hint::black_box(body);
+        let start = Instant::now();
+        client
+            .post(format!("{url}/api/sessions/{id}/messages"))
+            .header("x-openctl-client-id", &client_id)
+            .json(&json!({"messages": [{"role": "user", "uuid": format!("extra-{i}"),
+                                        "content_blocks": [{"type": "text", "text": "one more"}]}]}))
+            .send()?
+            .error_for_status()?;
+        push.push(ms(start.elapsed()));
+    }
+    let total = sessions * 1_000;
+    t.single(
+        &format!("fill: {sessions} sessions, {total} messages"),
+        "",
+        format!(
+            "{:.1} s ({:.0} msg/s)",
+            filled.as_secs_f64(),
+            total as f64 / filled.as_secs_f64()
+        ),
+    );
+    t.add(
+        &format!("{total}-message DB: session page TTFB"),
+        "fast",
+        &mut page,
+        "ms",
+    );
+    t.add(
+        &format!("{total}-message DB: full session JSON (1,000 messages)"),
+        "fast",
+        &mut api,
+        "ms",
+    );
+    t.add(
+        &format!("{total}-message DB: push one message"),
+        "fast",
+        &mut push,
+        "ms",
+    );
+    Ok(())
+}
+
+/// `openctl session list --all` over `files` transcripts of ~2 MB each.
+fn bench_list(t: &mut Table, runs: usize, files: usize) -> BenchResult<()> {
+    let env = Env::new()?;
+    let dir = env.project_dir();
+    std::fs::create_dir_all(&dir)?;
+    let mut lines = Lines::new(&env.project);
+    let mut body = String::new();
+    for _ in 0..900 {
+        body.push_str(&lines.next_line());
+        body.push('\n');
+    }
+    for i in 0..files {
+        std::fs::write(dir.join(format!("{}.jsonl", session_uuid(i))), &body)?;
+    }
+    let total = body.len() * files;
+    let mut samples = Vec::new();
+    for _ in 0..runs {
+        let start = Instant::now();
+        let out = env.cmd(&["session", "list", "--all"]).output()?;
+        samples.push(ms(start.elapsed()));
+        if !out.status.success() {
+            return Err("session list failed".into());
+        }
+    }
+    t.add(
+        &format!(
+            "session list --all: {files} transcripts, {:.2} GB (page cache warm)",
+            total as f64 / 1e9
+        ),
+        "well under 1 s",
+        &mut samples,
+        "ms",
+    );
     Ok(())
 }
