@@ -617,13 +617,12 @@ fn bench_ingest(t: &mut Table, runs: usize) -> BenchResult<()> {
     for run in 0..runs {
         let mut ids = Vec::new();
         for s in 0..sessions {
-            let v: Value = client
-                .post(format!("{url}/api/sessions/live"))
-                .header("x-openctl-client-id", &client_id)
-                .json(&json!({"title": "bench", "harness_session_id": format!("ingest-{run}-{s}"), "harness": "claude-code"}))
-                .send()?
-                .json()?;
-            ids.push(v["id"].as_str().ok_or("no id")?.to_string());
+            ids.push(create_session(
+                &client,
+                &url,
+                &client_id,
+                &format!("ingest-{run}-{s}"),
+            )?);
         }
         let start = Instant::now();
         std::thread::scope(|scope| -> BenchResult<()> {
@@ -670,6 +669,40 @@ fn bench_ingest(t: &mut Table, runs: usize) -> BenchResult<()> {
     Ok(())
 }
 
+/// `POST /api/sessions/live` as `client_id`; the new session's id.
+fn create_session(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    client_id: &str,
+    harness_session_id: &str,
+) -> BenchResult<String> {
+    let v: Value = client
+        .post(format!("{url}/api/sessions/live"))
+        .header("x-openctl-client-id", client_id)
+        .json(&json!({"title": "bench", "harness_session_id": harness_session_id, "harness": "claude-code"}))
+        .send()?
+        .error_for_status()?
+        .json()?;
+    Ok(v["id"].as_str().ok_or("no id")?.to_string())
+}
+
+/// `POST /api/sessions/:id/messages`.
+fn push(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    client_id: &str,
+    id: &str,
+    messages: &[Value],
+) -> BenchResult<()> {
+    client
+        .post(format!("{url}/api/sessions/{id}/messages"))
+        .header("x-openctl-client-id", client_id)
+        .json(&json!({"messages": messages}))
+        .send()?
+        .error_for_status()?;
+    Ok(())
+}
+
 fn uuid_v4_like(n: u64) -> String {
     format!("0b0b0b0b-0000-4000-8000-{n:012}")
 }
@@ -679,24 +712,13 @@ fn bench_page(t: &mut Table, runs: usize) -> BenchResult<()> {
     let url = env.start_server()?;
     let client = http()?;
     let client_id = uuid_v4_like(9);
-    let v: Value = client
-        .post(format!("{url}/api/sessions/live"))
-        .header("x-openctl-client-id", &client_id)
-        .json(&json!({"title": "page", "harness_session_id": "page-1", "harness": "claude-code"}))
-        .send()?
-        .json()?;
-    let id = v["id"].as_str().ok_or("no id")?.to_string();
+    let id = create_session(&client, &url, &client_id, "page-1")?;
     for b in 0..50 {
         let messages: Vec<Value> = (0..200)
             .map(|m| json!({"role": if m % 2 == 0 {"user"} else {"assistant"}, "uuid": format!("{b}-{m}"),
                             "content_blocks": [{"type": "text", "text": format!("message {b}-{m} with **markdown** and `code`")}]}))
             .collect();
-        client
-            .post(format!("{url}/api/sessions/{id}/messages"))
-            .header("x-openctl-client-id", &client_id)
-            .json(&json!({"messages": messages}))
-            .send()?
-            .error_for_status()?;
+        push(&client, &url, &client_id, &id, &messages)?;
     }
     let mut page = Vec::new();
     let mut api = Vec::new();
@@ -835,13 +857,7 @@ fn bench_big_db(t: &mut Table, runs: usize, sessions: usize) -> BenchResult<()> 
     let mut ids = Vec::with_capacity(sessions);
     let fill = Instant::now();
     for s in 0..sessions {
-        let v: Value = client
-            .post(format!("{url}/api/sessions/live"))
-            .header("x-openctl-client-id", &client_id)
-            .json(&json!({"title": "big", "harness_session_id": format!("big-{s}"), "harness": "claude-code"}))
-            .send()?
-            .json()?;
-        let id = v["id"].as_str().ok_or("no id")?.to_string();
+        let id = create_session(&client, &url, &client_id, &format!("big-{s}"))?;
         for b in 0..2 {
             let messages: Vec<Value> = (0..500)
                 .map(|m| {
@@ -849,19 +865,14 @@ fn bench_big_db(t: &mut Table, runs: usize, sessions: usize) -> BenchResult<()> 
                                 "content_blocks": [{"type": "text", "text": text}]})
                 })
                 .collect();
-            client
-                .post(format!("{url}/api/sessions/{id}/messages"))
-                .header("x-openctl-client-id", &client_id)
-                .json(&json!({"messages": messages}))
-                .send()?
-                .error_for_status()?;
+            push(&client, &url, &client_id, &id, &messages)?;
         }
         ids.push(id);
     }
     let filled = fill.elapsed();
     let mut page = Vec::new();
     let mut api = Vec::new();
-    let mut push = Vec::new();
+    let mut pushes = Vec::new();
     for i in 0..runs {
         let id = &ids[(i * 7919) % ids.len()];
         let start = Instant::now();
@@ -875,15 +886,11 @@ fn bench_big_db(t: &mut Table, runs: usize, sessions: usize) -> BenchResult<()> 
             .bytes()?;
         api.push(ms(start.elapsed()));
         std::hint::black_box(body);
+        let one = [json!({"role": "user", "uuid": format!("extra-{i}"),
+                          "content_blocks": [{"type": "text", "text": "one more"}]})];
         let start = Instant::now();
-        client
-            .post(format!("{url}/api/sessions/{id}/messages"))
-            .header("x-openctl-client-id", &client_id)
-            .json(&json!({"messages": [{"role": "user", "uuid": format!("extra-{i}"),
-                                        "content_blocks": [{"type": "text", "text": "one more"}]}]}))
-            .send()?
-            .error_for_status()?;
-        push.push(ms(start.elapsed()));
+        push(&client, &url, &client_id, id, &one)?;
+        pushes.push(ms(start.elapsed()));
     }
     let total = sessions * 1_000;
     t.single(
@@ -910,7 +917,7 @@ fn bench_big_db(t: &mut Table, runs: usize, sessions: usize) -> BenchResult<()> 
     t.add(
         &format!("{total}-message DB: push one message"),
         "fast",
-        &mut push,
+        &mut pushes,
         "ms",
     );
     Ok(())

@@ -170,11 +170,7 @@ fn unreachable_server_exits_5_quickly() {
     let env = TestEnv::new();
     let p = project(&env, &[S1], 1);
     // A port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let start = std::time::Instant::now();
     let out = env
@@ -437,11 +433,7 @@ fn demo_starts_its_own_server_when_none_answers() {
     let env = TestEnv::new();
     // The default server (localhost:3000) is not this test's; point the
     // config at a port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     env.ok(&[
         "config",
         "set",
