@@ -616,3 +616,43 @@ fn real_fixtures_arrive_complete() {
         assert_eq!(pair["lines_skipped"], 0, "{name}: {pair}");
     }
 }
+
+/// After an upgrade, the CLI finds a daemon of another version holding the
+/// lock and replaces it with one of its own version.
+#[test]
+fn an_older_daemon_version_is_restarted() {
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    std::fs::create_dir_all(&env.openctl_home).unwrap();
+    let lock = env.openctl_home.join("daemon.lock");
+    // A stand-in for the old daemon: a process holding the lock (flock(1)
+    // uses flock(2), like the daemon) that announced version 0.0.1.
+    // -o: the lock stays with flock itself, not with its child; the child
+    // (`cat` on a pipe we hold) ends with this test.
+    let mut old = std::process::Command::new("flock")
+        .arg("-o")
+        .arg(&lock)
+        .arg("cat")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("flock (util-linux)");
+    std::fs::write(&lock, format!("{} 0.0.1\n", old.id())).unwrap();
+    wait_for(
+        "the stand-in holds the lock",
+        Duration::from_secs(10),
+        || (daemon_status(&env)["running"] == true).then_some(()),
+    );
+    assert_eq!(daemon_status(&env)["version"], "0.0.1");
+
+    env.ok(&["daemon", "start"]);
+    let status = daemon_status(&env);
+    assert_eq!(status["running"], true);
+    assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
+    assert_ne!(status["pid"], old.id());
+    // The old one was asked to stop (SIGTERM) and is gone.
+    let exit = wait_for("the old daemon exits", Duration::from_secs(30), || {
+        old.try_wait().unwrap()
+    });
+    assert!(!exit.success());
+}
