@@ -497,4 +497,31 @@ fn dry_run_shows_redactions_and_sends_nothing() {
     env.ok(&["config", "set", "redact", "false", "-s", &server.url]);
     let out = env.ok(&["session", "redactions", S1, "-s", &server.url]);
     assert!(out.contains("Redaction:   OFF"), "{out}");
+
+    // Plain http to another machine is warned about; loopback is not.
+    assert!(!stderr(
+        &env.cmd(&["share", S1, "--dry-run", "-s", &server.url])
+            .current_dir(&p)
+            .output()
+            .unwrap()
+    )
+    .contains("unencrypted"));
+    let out = env
+        .cmd(&[
+            "share",
+            S1,
+            "--dry-run",
+            "--allow-repo",
+            "-s",
+            "http://share.example.com",
+        ])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: http://share.example.com is plain http"),
+        "{}",
+        stderr(&out)
+    );
 }

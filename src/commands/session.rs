@@ -117,21 +117,21 @@ pub fn share(args: &ShareArgs) -> Result<()> {
         args.server.server.as_deref(),
         args.allow_repo,
     )?;
-    if args.dry_run {
-        return dry_run(&prepared, args.json);
-    }
     let Prepared {
         session,
         summary,
         repo,
         server,
     } = &prepared;
-    let quiet = args.quiet;
     if server_url::is_insecure_remote(server) {
         output::warn(format!(
-            "{server} is plain http and not on this machine: the session travels unencrypted"
+            "{server} is plain http and not on this machine: the session would travel unencrypted"
         ));
     }
+    if args.dry_run {
+        return dry_run(&prepared, args.json);
+    }
+    let quiet = args.quiet;
     output::note(
         quiet,
         format!("Sharing {} with {server}…", prepared.title()),
