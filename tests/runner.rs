@@ -5,6 +5,7 @@ mod common;
 mod cli;
 mod completions;
 mod daemon;
+mod daemon_faults;
 mod hook;
 mod plugin;
 mod redact;

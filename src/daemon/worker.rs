@@ -321,6 +321,12 @@ impl Worker {
             self.cursor.server_count = 0;
             self.cursor.title_sent = false;
             self.cursor.server_session_id = Some(id.clone());
+            // Everything is sent again to the new session: count afresh, or
+            // `daemon status` would report each message twice.
+            self.cursor.messages_sent = 0;
+            self.cursor.lines_skipped = 0;
+            self.cursor.redactions = 0;
+            self.publish_counters();
         }
         self.skip = 0;
         if !live.idempotent {
