@@ -84,6 +84,12 @@ impl Cursor {
     /// Start over from the beginning of the transcript (keeps the server
     /// session and the counters).
     pub fn rewind(&mut self) {
+        // The counters describe the transcript as it is now: re-reading it
+        // from the start counts its lines again (the server skips what it
+        // already has), so they restart too.
+        self.messages_sent = 0;
+        self.lines_skipped = 0;
+        self.redactions = 0;
         self.offset = 0;
         self.line_no = 0;
         self.file_id = None;

@@ -361,10 +361,12 @@ pub fn stop(home: &Path) -> Result<Option<u32>> {
     };
     signal(pid, libc::SIGTERM)?;
     if lock::wait_released(home, STOP_TIMEOUT)? {
+        wait_exited(pid, Duration::from_secs(5));
         return Ok(Some(pid));
     }
     signal(pid, libc::SIGKILL)?;
     if lock::wait_released(home, Duration::from_secs(5))? {
+        wait_exited(pid, Duration::from_secs(5));
         return Ok(Some(pid));
     }
     Err(CliError::new(
@@ -372,6 +374,32 @@ pub fn stop(home: &Path) -> Result<Option<u32>> {
         format!("the daemon (pid {pid}) did not stop, even after SIGKILL"),
     )
     .into())
+}
+
+/// The lock is released just before the process ends: wait (bounded) until
+/// it is really gone, or a zombie its adopter has not reaped yet.
+fn wait_exited(pid: u32, timeout: Duration) {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline && process_alive(pid) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn process_alive(pid: u32) -> bool {
+    let Ok(raw) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists.
+    if unsafe { libc::kill(raw, 0) } != 0 {
+        return false;
+    }
+    // A zombie has exited; only its exit status is left.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat
+        .rsplit(')')
+        .next()
+        .and_then(|r| r.trim().chars().next());
+    !matches!(state, Some('Z') | Some('X'))
 }
 
 fn signal(pid: u32, sig: libc::c_int) -> Result<()> {
