@@ -587,6 +587,8 @@ fn bench_idle(t: &mut Table, secs: u64) -> BenchResult<()> {
     }
     let pid = env.daemon_pid()?;
     let rss = proc_status_kb(pid, "VmRSS:").unwrap_or(0);
+    let anon = proc_status_kb(pid, "RssAnon:").unwrap_or(0);
+    let file = proc_status_kb(pid, "RssFile:").unwrap_or(0);
     let before = cpu_ticks(pid).ok_or("cannot read daemon cpu")?;
     std::thread::sleep(Duration::from_secs(secs));
     let after = cpu_ticks(pid).ok_or("cannot read daemon cpu")?;
@@ -595,7 +597,12 @@ fn bench_idle(t: &mut Table, secs: u64) -> BenchResult<()> {
     t.single(
         "daemon RSS with 50 shared sessions",
         "< 10 MB",
-        format!("{:.1} MB", rss as f64 / 1024.0),
+        format!(
+            "{:.1} MB (anon {:.1}, file {:.1})",
+            rss as f64 / 1024.0,
+            anon as f64 / 1024.0,
+            file as f64 / 1024.0
+        ),
     );
     t.single(
         &format!("daemon CPU over {secs} s idle"),

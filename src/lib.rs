@@ -52,6 +52,41 @@ pub fn run() -> i32 {
     }
 }
 
+/// The whole `openctl-daemon` program: be the daemon in this process until
+/// SIGTERM/SIGINT, reporting errors and exiting like `openctl daemon start
+/// --foreground`. Kept free of clap so that binary stays small.
+pub fn run_daemon_binary() -> i32 {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    match args.first().and_then(|a| a.to_str()) {
+        None => {}
+        Some("--version" | "-V") if args.len() == 1 => {
+            println!("openctl-daemon {}", env!("CARGO_PKG_VERSION"));
+            return 0;
+        }
+        Some("--help" | "-h") if args.len() == 1 => {
+            println!(
+                "openctl-daemon: the openctl daemon, attached to this terminal \
+                 (the same as `openctl daemon start --foreground`)\n\n\
+                 Usage: openctl-daemon\n\n\
+                 Start it detached with `openctl daemon start`; stop it with `openctl daemon stop`."
+            );
+            return 0;
+        }
+        Some(_) => {
+            eprintln!(
+                "Error: openctl-daemon takes no arguments (got {:?})\n{} run `openctl-daemon`, or `openctl daemon start`",
+                args,
+                output::style_hint("hint:")
+            );
+            return error::Exit::Usage as i32;
+        }
+    }
+    match daemon::run_foreground() {
+        Ok(()) => 0,
+        Err(err) => report(&err),
+    }
+}
+
 /// Print an error the way every command does and return its exit code.
 fn report(err: &anyhow::Error) -> i32 {
     if output::is_broken_pipe(err) {

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -658,4 +659,105 @@ fn an_older_daemon_version_is_restarted() {
         old.try_wait().unwrap()
     });
     assert!(!exit.success());
+}
+
+// ---------------------------------------------------------------- the openctl-daemon binary (issue 7)
+
+/// The executable a process runs.
+fn exe_of(pid: u64) -> PathBuf {
+    std::fs::read_link(format!("/proc/{pid}/exe")).expect("daemon exe")
+}
+
+/// The running daemon's pid, once it reports running.
+fn running_pid(env: &TestEnv) -> u64 {
+    wait_for("the daemon to run", LONG, || {
+        let st = daemon_status(env);
+        (st["running"] == true)
+            .then(|| st["pid"].as_u64())
+            .flatten()
+    })
+}
+
+#[test]
+fn start_runs_the_small_openctl_daemon_binary_of_the_same_version() {
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard::start(&env);
+    let st = daemon_status(&env);
+    assert_eq!(st["version"], env!("CARGO_PKG_VERSION"));
+    let pid = st["pid"].as_u64().expect("pid");
+    let exe = exe_of(pid);
+    assert_eq!(
+        exe.file_name().and_then(|n| n.to_str()),
+        Some("openctl-daemon"),
+        "{exe:?}"
+    );
+    assert_eq!(
+        exe.parent(),
+        Path::new(crate::common::BIN).parent(),
+        "the sibling of openctl"
+    );
+    // It takes no arguments (usage error, exit 64) and runs no second daemon.
+    let mut cmd = Command::new(&exe);
+    env.apply_env(&mut cmd);
+    let out = cmd
+        .arg("--frobnicate")
+        .output()
+        .expect("run openctl-daemon");
+    assert_eq!(out.status.code(), Some(64), "{out:?}");
+    let mut cmd = Command::new(&exe);
+    env.apply_env(&mut cmd);
+    let out = cmd.output().expect("run openctl-daemon");
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert_eq!(daemon_status(&env)["pid"].as_u64(), Some(pid));
+}
+
+#[test]
+fn openctl_copied_alone_runs_the_daemon_itself() {
+    let env = TestEnv::new();
+    let bin_dir = env.path().join("bin");
+    std::fs::create_dir_all(&bin_dir).expect("bin dir");
+    let alone = bin_dir.join("openctl");
+    std::fs::copy(crate::common::BIN, &alone).expect("copy openctl");
+    let mut cmd = Command::new(&alone);
+    env.apply_env(&mut cmd);
+    let out = cmd.args(["daemon", "start"]).output().expect("run openctl");
+    let _daemon = DaemonGuard { env: &env };
+    assert!(out.status.success(), "{out:?}");
+    let pid = running_pid(&env);
+    assert_eq!(exe_of(pid), alone.canonicalize().expect("canonical"));
+    assert_eq!(daemon_status(&env)["version"], env!("CARGO_PKG_VERSION"));
+}
+
+/// Kills the foreground daemon if the test ends early.
+struct ChildGuard(std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn foreground_start_becomes_openctl_daemon_in_the_same_process() {
+    let env = TestEnv::new();
+    let child = env
+        .cmd(&["daemon", "start", "--foreground"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn openctl daemon start --foreground");
+    let mut child = ChildGuard(child);
+    let pid = running_pid(&env);
+    // Same pid, so a service manager keeps tracking it.
+    assert_eq!(pid, u64::from(child.0.id()));
+    assert_eq!(
+        exe_of(pid).file_name().and_then(|n| n.to_str()),
+        Some("openctl-daemon")
+    );
+    env.ok(&["daemon", "stop"]);
+    let status = wait_for("the foreground daemon to exit", LONG, || {
+        child.0.try_wait().expect("wait")
+    });
+    assert!(status.success(), "{status:?}");
 }

@@ -21,7 +21,7 @@ pub fn run(cmd: DaemonCommand) -> Result<()> {
 
 fn start(args: &DaemonStartArgs) -> Result<()> {
     if args.foreground {
-        return daemon::run_foreground();
+        return daemon::run_foreground_or_exec();
     }
     match daemon::ensure_running()? {
         Started::AlreadyRunning(pid) => eprintln!("The daemon is already running (pid {pid})"),

@@ -2,10 +2,12 @@
 //! pushes to every server a session is shared with.
 //!
 //! Lifecycle (this module): exactly one daemon per openctl home, proven by a
-//! held lock ([`lock`]); started detached by spawning `openctl daemon start
-//! --foreground` in a new session (setsid) from the synchronous CLI, before
-//! any async runtime exists; umask 077; a version handshake restarts an
-//! older daemon; a status snapshot ([`status`]) tells the CLI when it is
+//! held lock ([`lock`]); started detached by spawning the small
+//! `openctl-daemon` binary next to `openctl` (else `openctl daemon start
+//! --foreground`) in a new session (setsid) from the synchronous CLI, before
+//! any async runtime exists; umask 077; start-up code trimmed from memory
+//! ([`memory`]); a version handshake restarts an older daemon; a status
+//! snapshot ([`status`]) tells the CLI when it is
 //! ready and how every (session, server) pair is doing.
 //!
 //! Inside: [`reconcile`] keeps one [`worker`] per (session, server) pair
@@ -16,6 +18,7 @@ pub mod cursor;
 pub mod diff;
 pub mod lock;
 pub mod log;
+pub mod memory;
 pub mod reconcile;
 pub mod status;
 pub mod stream;
@@ -92,20 +95,6 @@ impl Ctx {
     }
 }
 
-/// The daemon runs all day: keep glibc from holding on to memory it no
-/// longer uses. One arena (it has few threads), and large buffers (the
-/// transcript reads) are mapped and unmapped instead of raising the mmap
-/// threshold and staying in the heap after the first one is freed.
-fn keep_heap_small() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only tunes the allocator; called before any thread exists.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 * 1024);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024);
-    }
-}
-
 /// `openctl daemon start --foreground`: be the daemon, in this process,
 /// until SIGTERM/SIGINT.
 pub fn run_foreground() -> Result<()> {
@@ -114,7 +103,7 @@ pub fn run_foreground() -> Result<()> {
     unsafe {
         libc::umask(0o077);
     }
-    keep_heap_small();
+    memory::keep_heap_small();
     let home = paths::ensure_openctl_home()?;
     let Some(lock) = lock::acquire(&home)? else {
         let pid = lock::holder(&home)?
@@ -166,10 +155,14 @@ async fn serve(home: PathBuf, http: Http) -> Result<()> {
         config: Mutex::new(Config::default()),
         redactor: Mutex::new(Arc::new(Redactor::builtin()?)),
     });
+    // Before ready: a `stop` right after start must find SIGTERM handled.
+    let shutdown = shutdown_signal()?;
     // Ready: the lock is held and the snapshot written.
     ctx.board.write(&home)?;
+    // Start-up code never runs again: let it leave the resident set.
+    let trimmed = memory::trim_code_pages();
+    tracing::debug!(kb = trimmed, "start-up code pages trimmed");
     let writer = tokio::spawn(write_status(ctx.clone()));
-    let shutdown = shutdown_signal()?;
     reconcile::supervise(ctx.clone(), home_changed, shutdown).await;
     writer.abort();
     Ok(())
@@ -234,19 +227,93 @@ pub fn ensure_running() -> Result<Started> {
     start_detached(&home).map(Started::Started)
 }
 
-/// Spawn `openctl daemon start --foreground` detached (new session, no
-/// terminal, output to the log) and wait until it is ready.
-fn start_detached(home: &Path) -> Result<u32> {
+/// The `openctl-daemon` binary installed next to this executable: the
+/// daemon without the CLI and the server linked in, so the process that
+/// runs all day maps far fewer pages (issue 7).
+pub const DAEMON_BINARY: &str = "openctl-daemon";
+
+/// The command that runs the daemon in the foreground: the sibling
+/// `openctl-daemon` when it exists, else this executable with `daemon start
+/// --foreground` (e.g. when only `openctl` was copied somewhere).
+fn daemon_command() -> Result<Command> {
     let exe = std::env::current_exe().context("cannot find the openctl executable")?;
+    Ok(match sibling_daemon(&exe) {
+        Some(small) => Command::new(small),
+        None => foreground_command(exe),
+    })
+}
+
+/// `<exe> daemon start --foreground`.
+fn foreground_command(exe: PathBuf) -> Command {
+    let mut cmd = Command::new(exe);
+    cmd.args(["daemon", "start", "--foreground"]);
+    cmd
+}
+
+/// `openctl-daemon` in the directory of `exe`, unless `exe` is it already.
+fn sibling_daemon(exe: &Path) -> Option<PathBuf> {
+    if exe.file_name()? == DAEMON_BINARY {
+        return None;
+    }
+    let small = exe.with_file_name(DAEMON_BINARY);
+    let meta = std::fs::metadata(&small).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o111 == 0 {
+            return None;
+        }
+    }
+    meta.is_file().then_some(small)
+}
+
+/// `openctl daemon start --foreground`: run the daemon in this process,
+/// replacing it with the sibling `openctl-daemon` when there is one (same
+/// pid, so service managers keep tracking it; smaller resident size).
+pub fn run_foreground_or_exec() -> Result<()> {
+    #[cfg(unix)]
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(small) = sibling_daemon(&exe) {
+            use std::os::unix::process::CommandExt;
+            // exec returns only when it failed (e.g. the file was removed
+            // meanwhile); then this process is the daemon, which is as good.
+            let _failed = Command::new(&small).exec();
+        }
+    }
+    run_foreground()
+}
+
+/// Spawn the daemon ([`daemon_command`]) detached (new session, no
+/// terminal, output to the log) and wait until it is ready. A sibling
+/// `openctl-daemon` of another version (a stale copy) is stopped and the
+/// daemon started from this executable instead.
+fn start_detached(home: &Path) -> Result<u32> {
+    let (pid, spawned) = spawn_detached(home, daemon_command()?)?;
+    // Only the daemon just spawned, with its version read back for sure,
+    // counts: the lock file is briefly empty (or still names a killed
+    // daemon) while a daemon takes it, and another start may have won.
+    let holder = lock::holder(home)?.filter(|h| h.pid == Some(spawned));
+    match holder.and_then(|h| h.version) {
+        Some(v) if v != env!("CARGO_PKG_VERSION") => {
+            tracing::info!(other = %v, "the sibling openctl-daemon has another version; using openctl");
+            stop(home)?;
+            let exe = std::env::current_exe().context("cannot find the openctl executable")?;
+            spawn_detached(home, foreground_command(exe)).map(|(pid, _)| pid)
+        }
+        _ => Ok(pid),
+    }
+}
+
+/// Spawn `cmd` detached; returns the pid of the ready daemon and of the
+/// spawned process (they differ when a concurrent start won).
+fn spawn_detached(home: &Path, mut cmd: Command) -> Result<(u32, u32)> {
     let log_path = log::path(home);
     let log_file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&log_path)
         .with_context(|| format!("cannot open {}", log_path.display()))?;
-    let mut cmd = Command::new(exe);
-    cmd.args(["daemon", "start", "--foreground"])
-        .env("OPENCTL_HOME", home)
+    cmd.env("OPENCTL_HOME", home)
         .stdin(Stdio::null())
         .stdout(
             log_file
@@ -273,7 +340,7 @@ fn start_detached(home: &Path) -> Result<u32> {
         .spawn()
         .map_err(|e| start_failure(home, &format!("cannot spawn the daemon: {e}")))?;
     let pid = child.id();
-    wait_ready(home, pid, Some(&mut child))
+    wait_ready(home, pid, Some(&mut child)).map(|ready| (ready, pid))
 }
 
 /// Wait until the lock holder has written its status snapshot. With
@@ -338,11 +405,15 @@ pub fn stop(home: &Path) -> Result<Option<u32>> {
     let Some(holder) = lock::holder(home)? else {
         return Ok(None);
     };
-    // The pid is written right after the lock is taken.
+    // The pid is written right after the lock is taken: wait for it (or
+    // for the lock to be released).
     let pid = match holder.pid {
         Some(p) => Some(p),
         None => status::wait_for_change(home, Duration::from_secs(2), &mut || {
-            Ok(lock::holder(home)?.map(|h| h.pid))
+            Ok(match lock::holder(home)? {
+                None => Some(None),
+                Some(h) => h.pid.map(Some),
+            })
         })?
         .flatten(),
     };
