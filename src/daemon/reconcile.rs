@@ -21,7 +21,7 @@ use crate::shared;
 use crate::state::JsonFile;
 
 /// Re-read the allowlist this often even without a file event.
-const PERIODIC: Duration = Duration::from_secs(10);
+const PERIODIC: Duration = Duration::from_secs(30);
 /// Coalesce a burst of events (a write is create + write + rename).
 const DEBOUNCE: Duration = Duration::from_millis(3);
 /// How long stopping waits for workers to flush.
@@ -54,6 +54,9 @@ struct Supervisor {
     ctx: Arc<Ctx>,
     workers: HashMap<Key, Handle>,
     last_error: Option<String>,
+    /// Fingerprint of the redact.json the redactor was built from (None
+    /// before the first load): its regexes are compiled only when it changes.
+    redact_generation: Option<u64>,
 }
 
 /// Run until `shutdown` resolves, then stop every worker (each flushes what
@@ -67,6 +70,7 @@ pub async fn supervise(
         ctx,
         workers: HashMap::new(),
         last_error: None,
+        redact_generation: None,
     };
     tokio::pin!(shutdown);
     sup.reconcile();
@@ -100,8 +104,13 @@ impl Supervisor {
             }
         };
         self.ctx.set_config(config);
-        if let Err(e) = self.ctx.reload_redactor() {
-            self.report(format!("{e:#}; redaction keeps the rules it had"));
+        let redact_bytes = std::fs::read(home.join(crate::redact::FILE)).unwrap_or_default();
+        let redact_generation = fingerprint(&[&redact_bytes]);
+        if self.redact_generation != Some(redact_generation) {
+            match self.ctx.reload_redactor() {
+                Ok(()) => self.redact_generation = Some(redact_generation),
+                Err(e) => self.report(format!("{e:#}; redaction keeps the rules it had")),
+            }
         }
         let shares_file = JsonFile::new(home.join(shared::FILE));
         let shares = match shares_file.read() {

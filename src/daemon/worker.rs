@@ -24,7 +24,7 @@ use crate::wire::{self, CompleteRequest, LiveRequest, Message, PatchRequest};
 
 /// Re-check the transcript about this often even without a file event
 /// (a fallback: notify reports changes at once).
-const RECHECK: Duration = Duration::from_secs(10);
+const RECHECK: Duration = Duration::from_secs(30);
 /// Wait this long after a file-modifying tool call before sending the diff.
 const DIFF_DEBOUNCE: Duration = Duration::from_secs(2);
 /// How long an in-flight request may finish once the daemon stops.
