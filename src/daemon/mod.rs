@@ -168,14 +168,16 @@ async fn serve(home: PathBuf, http: Http) -> Result<()> {
     Ok(())
 }
 
-/// Write the status snapshot whenever it changes, at most every 20 ms.
+/// Write the status snapshot whenever it changes, at most every 5 ms (a
+/// burst of changes during a catch-up becomes one write per 5 ms; `share`
+/// waits on this file, so a longer pause would be its latency).
 async fn write_status(ctx: Arc<Ctx>) {
     loop {
         ctx.board.changed().await;
         if let Err(e) = ctx.board.write(&ctx.home) {
             tracing::warn!("cannot write the status snapshot: {e:#}");
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 

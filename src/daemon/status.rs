@@ -202,7 +202,7 @@ impl Board {
     /// Write the snapshot atomically to `home`.
     pub fn write(&self, home: &Path) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(&self.snapshot())?;
-        crate::state::write_atomic(&home.join(FILE), &bytes)
+        crate::state::replace_snapshot(&home.join(FILE), &bytes)
     }
 }
 
