@@ -607,7 +607,10 @@ fn bench_idle(t: &mut Table, secs: u64) -> BenchResult<()> {
     t.single(
         &format!("daemon CPU over {secs} s idle"),
         "< 0.05 % of a core",
-        format!("{pct:.3} %"),
+        format!(
+            "{pct:.3} % ({} ticks of 10 ms in {secs} s)",
+            after - before
+        ),
     );
     Ok(())
 }
@@ -806,6 +809,13 @@ fn bench_hook(t: &mut Table, runs: usize) -> BenchResult<()> {
         &mut added,
         "ms",
     );
+    t.add(
+        "  (the same, whole run under `script`)",
+        "",
+        &mut samples,
+        "ms",
+    );
+    t.add("  (`script -c true` alone)", "", &mut baseline, "ms");
     Ok(())
 }
 
