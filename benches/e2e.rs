@@ -607,10 +607,7 @@ fn bench_idle(t: &mut Table, secs: u64) -> BenchResult<()> {
     t.single(
         &format!("daemon CPU over {secs} s idle"),
         "< 0.05 % of a core",
-        format!(
-            "{pct:.3} % ({} ticks of 10 ms in {secs} s)",
-            after - before
-        ),
+        format!("{pct:.3} % ({} ticks of 10 ms in {secs} s)", after - before),
     );
     Ok(())
 }

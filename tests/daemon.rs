@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::common::{
-    assistant_line, daemon_pair, daemon_status, fixture, user_line, wait_for, write_config,
+    append, assistant_line, daemon_pair, daemon_status, fixture, user_line, wait_for, write_config,
     write_shares, DaemonGuard, TestEnv, TestServer,
 };
 
@@ -40,19 +40,6 @@ fn lines(session: &str, cwd: &Path, from: usize, n: usize) -> Vec<String> {
             }
         })
         .collect()
-}
-
-fn append(path: &Path, lines: &[String]) {
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .expect("open transcript");
-    let mut text = String::new();
-    for l in lines {
-        text.push_str(l);
-        text.push('\n');
-    }
-    f.write_all(text.as_bytes()).expect("append");
 }
 
 fn server_id(env: &TestEnv, session: &str, server: &str) -> String {

@@ -8,7 +8,6 @@
 //! the original server: no `last_uuid` in `/live`, blind appends.
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -21,8 +20,8 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use crate::common::{
-    assistant_line, daemon_pair, daemon_status, user_line, wait_for, write_config, write_shares,
-    DaemonGuard, TestEnv,
+    append, assistant_line, daemon_pair, daemon_status, user_line, wait_for, write_config,
+    write_shares, DaemonGuard, TestEnv,
 };
 
 const LONG: Duration = Duration::from_secs(30);
@@ -489,19 +488,6 @@ fn ids(session: &str, range: impl IntoIterator<Item = usize>) -> Vec<String> {
         .into_iter()
         .map(|i| format!("{session}-{i}"))
         .collect()
-}
-
-fn append(path: &Path, lines: &[String]) {
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .expect("open transcript");
-    let mut text = String::new();
-    for l in lines {
-        text.push_str(l);
-        text.push('\n');
-    }
-    f.write_all(text.as_bytes()).expect("append");
 }
 
 fn uuids(messages: &[Value]) -> Vec<String> {
