@@ -705,9 +705,17 @@ fn openctl_copied_alone_runs_the_daemon_itself() {
     std::fs::create_dir_all(&bin_dir).expect("bin dir");
     let alone = bin_dir.join("openctl");
     std::fs::copy(crate::common::BIN, &alone).expect("copy openctl");
-    let mut cmd = Command::new(&alone);
-    env.apply_env(&mut cmd);
-    let out = cmd.args(["daemon", "start"]).output().expect("run openctl");
+    // Another test thread forking while the copy was open for writing may
+    // briefly hold it open: "text file busy" is retried.
+    let out = wait_for("the copied openctl to run", LONG, || {
+        let mut cmd = Command::new(&alone);
+        env.apply_env(&mut cmd);
+        match cmd.args(["daemon", "start"]).output() {
+            Ok(out) => Some(out),
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => None,
+            Err(e) => panic!("run {}: {e}", alone.display()),
+        }
+    });
     let _daemon = DaemonGuard { env: &env };
     assert!(out.status.success(), "{out:?}");
     let pid = running_pid(&env);

@@ -351,7 +351,10 @@ fn spawn_detached(home: &Path, mut cmd: Command) -> Result<(u32, u32)> {
 fn wait_ready(home: &Path, pid: u32, mut child: Option<&mut Child>) -> Result<u32> {
     let mut check = || -> Result<Option<u32>> {
         if let Some(holder) = lock::holder(home)? {
-            if let Some(p) = holder.pid.filter(|p| *p != 0) {
+            // Between taking the lock and writing its pid, a new daemon's
+            // lock file and snapshot may still name a dead predecessor
+            // (after a SIGKILL): only a live pid counts.
+            if let Some(p) = holder.pid.filter(|p| *p != 0 && process_alive(*p)) {
                 if status::snapshot_written_by(home, p) {
                     return Ok(Some(p));
                 }
@@ -432,6 +435,12 @@ pub fn stop(home: &Path) -> Result<Option<u32>> {
         )
         .into());
     };
+    // A daemon still starting handles SIGTERM only once it is ready (its
+    // snapshot is written after the handler is in place): wait for that, so
+    // it always stops cleanly.
+    status::wait_for_change(home, START_TIMEOUT, &mut || {
+        Ok((status::snapshot_written_by(home, pid) || lock::holder(home)?.is_none()).then_some(()))
+    })?;
     signal(pid, libc::SIGTERM)?;
     if lock::wait_released(home, STOP_TIMEOUT)? {
         wait_exited(pid, Duration::from_secs(5));

@@ -57,6 +57,10 @@ struct Supervisor {
     /// Fingerprint of the redact.json the redactor was built from (None
     /// before the first load): its regexes are compiled only when it changes.
     redact_generation: Option<u64>,
+    /// Wakes the supervisor: file events, and a worker that ended (so a
+    /// pair shared again while its old worker was finishing restarts at
+    /// once).
+    wake: Arc<Notify>,
 }
 
 /// Run until `shutdown` resolves, then stop every worker (each flushes what
@@ -71,6 +75,7 @@ pub async fn supervise(
         workers: HashMap::new(),
         last_error: None,
         redact_generation: None,
+        wake: home_changed.clone(),
     };
     tokio::pin!(shutdown);
     sup.reconcile();
@@ -178,7 +183,12 @@ impl Supervisor {
         tracing::info!(session = %key.0, server = %key.1, file = %spec.file.display(), "starting to stream");
         let (tx, rx) = watch::channel(Desired::Active);
         let outcome = Arc::new(Mutex::new(None));
-        let task = tokio::spawn(worker::run(self.ctx.clone(), spec, rx, outcome.clone()));
+        let wake = self.wake.clone();
+        let run = worker::run(self.ctx.clone(), spec, rx, outcome.clone());
+        let task = tokio::spawn(async move {
+            run.await;
+            wake.notify_one();
+        });
         self.workers.insert(
             key,
             Handle {
