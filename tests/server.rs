@@ -105,6 +105,48 @@ fn health_index_and_security_headers() {
     let (status, body) = send(&server, "GET", "/api/nope", None, None);
     assert_eq!(status, 404);
     assert!(body["error"].is_string());
+
+    // Errors axum produces itself are `{"error": ...}` too (CONTRACT.md §2).
+    let (status, body) = send(&server, "POST", "/api/health", Some(CLIENT), None);
+    assert_eq!(status, 405);
+    assert_eq!(body["error"], "method not allowed", "{body}");
+    let (status, body) = send(&server, "PUT", "/api/sessions/live", Some(CLIENT), None);
+    assert_eq!(status, 405);
+    assert!(body["error"].is_string(), "{body}");
+    let (status, body) = send(&server, "GET", "/api/sessions/%FF", None, None);
+    assert_eq!(status, 400);
+    assert!(
+        body["error"].as_str().is_some_and(|e| e.contains("UTF-8")),
+        "{body}"
+    );
+}
+
+#[test]
+fn a_title_of_spaces_is_still_a_title() {
+    // The reference server only asks for at least one character.
+    let env = TestEnv::new();
+    let server = TestServer::start(&env);
+    let (status, body) = post(
+        &server,
+        "/api/sessions/live",
+        Some(CLIENT),
+        json!({"title": " ", "harness_session_id": "claude-spaces"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let id = id_of(&body);
+    let path = format!("/api/sessions/{id}");
+    let patch = |title: &str| {
+        send(
+            &server,
+            "PATCH",
+            &path,
+            Some(CLIENT),
+            Some(json!({ "title": title }).to_string()),
+        )
+    };
+    assert_eq!(patch("  ").0, 200);
+    assert_eq!(server.get_session(&id)["session"]["title"], "  ");
+    assert_eq!(patch("").0, 400);
 }
 
 #[test]
@@ -539,6 +581,20 @@ fn diff_complete_patch_lookup_delete() {
     };
     let (status, stats) = put(CLIENT, diff);
     assert_eq!(status, 200, "{stats}");
+    let anonymous = http()
+        .put(server.api(&format!("/api/sessions/{id}/diff")))
+        .body(diff)
+        .send()
+        .expect("put diff without a client id");
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let unknown = http()
+        .put(server.api("/api/sessions/nope/diff"))
+        .header("X-Openctl-Client-ID", CLIENT)
+        .body(diff)
+        .send()
+        .expect("put diff to an unknown session");
+    assert_eq!(unknown.status().as_u16(), 404);
+    assert!(unknown.json::<Value>().expect("json")["error"].is_string());
     assert_eq!(
         stats,
         json!({"files_changed": 2, "additions": 2, "deletions": 2})
@@ -649,6 +705,15 @@ fn diff_complete_patch_lookup_delete() {
     // Complete with a final diff and summary; idempotent.
     let complete = format!("/api/sessions/{id}/complete");
     assert_eq!(post(&server, &complete, Some(OTHER), json!({})).0, 403);
+    assert_eq!(post(&server, &complete, None, json!({})).0, 401);
+    let (status, err) = post(
+        &server,
+        "/api/sessions/nope/complete",
+        Some(CLIENT),
+        json!({}),
+    );
+    assert_eq!(status, 404);
+    assert!(err["error"].is_string(), "{err}");
     let (status, done) = post(
         &server,
         &complete,
@@ -834,9 +899,9 @@ fn startup_errors_exit_1_with_a_clear_message() {
     assert!(!err.contains("Listening on"), "{err}");
 }
 
-#[test]
-fn default_database_lives_in_openctl_home_and_sigterm_is_clean() {
-    let env = TestEnv::new();
+/// `openctl server` on a free port, with the URL its `Listening on` line
+/// names.
+fn spawn_server_on_a_free_port(env: &TestEnv) -> (std::process::Child, String) {
     let mut child = env
         .cmd(&["server", "--listen", "127.0.0.1:0"])
         .stderr(std::process::Stdio::piped())
@@ -858,6 +923,13 @@ fn default_database_lives_in_openctl_home_and_sigterm_is_clean() {
             .ok()
             .and_then(|l| l.strip_prefix("Listening on ").map(str::to_string))
     });
+    (child, url)
+}
+
+#[test]
+fn default_database_lives_in_openctl_home_and_sigterm_is_clean() {
+    let env = TestEnv::new();
+    let (mut child, url) = spawn_server_on_a_free_port(&env);
     assert!(http()
         .get(format!("{url}/api/health"))
         .send()
@@ -885,6 +957,55 @@ fn default_database_lives_in_openctl_home_and_sigterm_is_clean() {
     // Closed cleanly: the WAL was checkpointed away.
     let wal = env.openctl_home.join("server.db-wal");
     assert!(!wal.exists() || std::fs::metadata(&wal).expect("wal").len() == 0);
+}
+
+#[test]
+fn sigint_lets_an_in_flight_request_finish_and_keeps_it() {
+    use std::io::{Read, Write};
+    let env = TestEnv::new();
+    let (mut child, url) = spawn_server_on_a_free_port(&env);
+    let addr = url.trim_start_matches("http://").to_string();
+
+    // A request in flight when SIGINT arrives: the server asked for its
+    // body (100 Continue), which only the handler reading it does.
+    let body = json!({"title": "In flight", "harness_session_id": "claude-in-flight"}).to_string();
+    let mut conn = std::net::TcpStream::connect(&addr).expect("connect");
+    write!(
+        conn,
+        "POST /api/sessions/live HTTP/1.1\r\nHost: {addr}\r\nX-Openctl-Client-ID: {CLIENT}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .expect("send the headers");
+    let mut interim = Vec::new();
+    let mut byte = [0u8; 1];
+    while !interim.ends_with(b"\r\n\r\n") {
+        conn.read_exact(&mut byte).expect("read 100 Continue");
+        interim.push(byte[0]);
+    }
+    assert!(interim.starts_with(b"HTTP/1.1 100"), "{interim:?}");
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    // Shutting down: no new connections are accepted...
+    wait_for("the listener to close", Duration::from_secs(30), || {
+        std::net::TcpStream::connect(&addr).is_err().then_some(())
+    });
+    // ...but the request in flight completes.
+    conn.write_all(body.as_bytes()).expect("send the body");
+    let mut response = String::new();
+    conn.read_to_string(&mut response).expect("response");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let json_start = response.find("\r\n\r\n").expect("headers end") + 4;
+    let created: Value = serde_json::from_str(&response[json_start..]).expect("json body");
+    let status = wait_for("exit after SIGINT", Duration::from_secs(30), || {
+        child.try_wait().expect("wait")
+    });
+    assert!(status.success(), "{status}");
+
+    // It was stored: the next server on the same database has it.
+    let server = TestServer::start_with(&env, &env.openctl_home.join("server.db"), &[]);
+    let detail = server.get_session(created["id"].as_str().expect("id"));
+    assert_eq!(detail["session"]["title"], "In flight");
 }
 
 /// One Server-Sent Event as a viewer sees it.
@@ -1039,6 +1160,17 @@ fn event_stream_replays_then_follows_live() {
     // A viewer of a completed session is told so after the replay.
     let late = follow(&server, &events, None);
     next_event(&late, "complete");
+
+    // Restoring it (new lines after completion) turns every viewer live again.
+    let restored = live(&server, CLIENT, "claude-sse");
+    assert_eq!(restored["restored"], true, "{restored}");
+    for viewer in [&rx, &late] {
+        let ev = next_event(viewer, "live");
+        assert_eq!(
+            serde_json::from_str::<Value>(&ev.data).expect("json")["status"],
+            "live"
+        );
+    }
 
     assert_eq!(
         send(&server, "GET", "/api/sessions/nope/events", None, None).0,
@@ -1407,7 +1539,7 @@ mod browser {
             return;
         }
         let env = TestEnv::new();
-        let server = TestServer::start(&env);
+        let mut server = TestServer::start(&env);
         let id = id_of(&live(&server, CLIENT, "claude-browser"));
         let (status, body) = push(&server, &id, CLIENT, transcript());
         assert_eq!(status, 200, "{body}");
@@ -1537,5 +1669,115 @@ mod browser {
                 .then_some(())
         });
         assert_eq!(browser.js("return window.__sameDocument"), json!(42));
+
+        // The server restarts under the open page; the session is restored
+        // (new lines after completion): the page reconnects by itself, turns
+        // Live again and shows what comes next.
+        server.restart();
+        let restored = live(&server, CLIENT, "claude-browser");
+        assert_eq!(restored["restored"], json!(true), "{restored}");
+        let (status, _) = push(
+            &server,
+            &id,
+            CLIENT,
+            vec![text_message(
+                "m7",
+                "user",
+                "One more thing after the restart.",
+            )],
+        );
+        assert_eq!(status, 200);
+        wait_for(
+            "the page to reconnect, turn Live and show the new message",
+            Duration::from_secs(60),
+            || {
+                let badge = browser.js("return document.querySelector('#badge').textContent");
+                let text = browser.js("return document.body.innerText");
+                (badge == json!("Live")
+                    && text
+                        .as_str()
+                        .is_some_and(|t| t.contains("One more thing after the restart.")))
+                .then_some(())
+            },
+        );
+        assert_eq!(browser.js(count), json!(6));
+        assert_eq!(browser.js("return window.__sameDocument"), json!(42));
     }
+}
+
+#[test]
+fn a_viewer_that_stops_reading_holds_back_nobody_and_later_gets_everything() {
+    const BATCHES: usize = 15;
+    const PER_BATCH: usize = 100;
+    let total = BATCHES * PER_BATCH;
+    let env = TestEnv::new();
+    let server = TestServer::start(&env);
+    let id = id_of(&live(&server, CLIENT, "claude-slow-viewer"));
+    let events = format!("/api/sessions/{id}/events");
+
+    // The slow viewer: connected, but reading nothing until the end.
+    let mut slow = std::net::TcpStream::connect(&server.addr).expect("connect");
+    {
+        use std::io::Write;
+        write!(
+            slow,
+            "GET {events} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
+            server.addr
+        )
+        .expect("request");
+    }
+    let fast = follow(&server, &events, None);
+
+    // ~12 MB of messages: far more than socket buffers and the per-session
+    // event buffer hold for a viewer that does not read.
+    let filler = "x".repeat(8 * 1024);
+    for b in 0..BATCHES {
+        let messages = (0..PER_BATCH)
+            .map(|k| {
+                text_message(
+                    &format!("m{b}-{k}"),
+                    "assistant",
+                    &format!("{b}/{k} {filler}"),
+                )
+            })
+            .collect();
+        assert_eq!(push(&server, &id, CLIENT, messages).0, 200);
+    }
+    for i in 0..total {
+        let ev = next_event(&fast, "message");
+        assert_eq!(ev.id, Some(i.to_string()), "the fast viewer, in order");
+    }
+
+    // Now the slow viewer reads: every message, once, in order.
+    slow.set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let mut raw = Vec::new();
+    let mut ids: Vec<usize> = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while ids.len() < total {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slow viewer got {} of {total} messages",
+            ids.len()
+        );
+        use std::io::Read;
+        match slow.read(&mut buf) {
+            Ok(0) => panic!("the server closed the slow viewer's stream"),
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => panic!("reading the slow viewer's stream: {e}"),
+        }
+        // Events are whole chunks, so `id:` lines are never split.
+        ids = String::from_utf8_lossy(&raw)
+            .lines()
+            .filter_map(|l| l.strip_prefix("id:"))
+            .filter_map(|v| v.trim().parse().ok())
+            .collect();
+    }
+    assert_eq!(ids, (0..total).collect::<Vec<_>>());
 }

@@ -151,9 +151,11 @@ fn opt_string(obj: &Map<String, Value>, field: &str) -> ApiResult<Option<String>
     }
 }
 
+/// A required string of at least one character (the reference server's rule:
+/// a title of only spaces is still a title).
 fn required_string(obj: &Map<String, Value>, field: &str) -> ApiResult<String> {
     match opt_string(obj, field)? {
-        Some(s) if !s.trim().is_empty() => Ok(s),
+        Some(s) if !s.is_empty() => Ok(s),
         _ => Err(ApiError::bad(format!(
             "`{field}` is required and must be a non-empty string"
         ))),
@@ -235,6 +237,12 @@ pub async fn live(
     };
     let now = crate::time::now_rfc3339();
     let out = blocking(&state, move |s| s.live(new, &now)).await?;
+    if out.restored {
+        let data = json!({"status": "live", "message_count": out.session.message_count});
+        state
+            .hub
+            .publish(&out.session.id, [LiveEvent::Live(data.to_string())]);
+    }
     let url = session_url(&state, &headers, &out.session.id);
     Ok(Json(LiveResponse {
         id: out.session.id,
@@ -433,7 +441,7 @@ pub async fn patch(
     if title.is_none() && description.is_none() {
         return Err(ApiError::bad("`title` or `description` is required"));
     }
-    if title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+    if title.as_deref().is_some_and(str::is_empty) {
         return Err(ApiError::bad("`title` must be a non-empty string"));
     }
     let now = crate::time::now_rfc3339();

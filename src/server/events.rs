@@ -17,6 +17,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use super::json::message_json;
 use super::store::{RawMessage, Store};
+use crate::wire::SessionInfo;
 
 /// Events buffered per session before a receiver counts as lagging.
 const CHANNEL_CAPACITY: usize = 1024;
@@ -33,6 +34,8 @@ pub enum LiveEvent {
     Diff(String),
     /// JSON of the completion.
     Complete(String),
+    /// JSON of `{"status": "live"}`: a completed session was restored.
+    Live(String),
 }
 
 /// Fan-out of live events to the viewers of each session.
@@ -52,6 +55,27 @@ impl Hub {
             .entry(id.to_string())
             .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
             .subscribe()
+    }
+
+    /// Forget `id`'s channel once its last viewer is gone (so sessions that
+    /// were watched once and never written again hold no memory).
+    pub fn release(&self, id: &str) {
+        let mut channels = match self.channels.lock() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if channels.get(id).is_some_and(|tx| tx.receiver_count() == 0) {
+            channels.remove(id);
+        }
+    }
+
+    /// Number of sessions with a channel.
+    #[cfg(test)]
+    pub fn channel_count(&self) -> usize {
+        match self.channels.lock() {
+            Ok(c) => c.len(),
+            Err(poisoned) => poisoned.into_inner().len(),
+        }
     }
 
     /// Send to `id`'s viewers, if there are any.
@@ -100,6 +124,17 @@ fn message_event(m: &RawMessage) -> Event {
         .data(message_json(m))
 }
 
+/// `complete` or `live`, whichever the session is now.
+fn status_event(info: &SessionInfo) -> Event {
+    if info.status == "complete" {
+        let data = serde_json::json!({"status": "complete", "completed_at": info.completed_at, "message_count": info.message_count});
+        Event::default().event("complete").data(data.to_string())
+    } else {
+        let data = serde_json::json!({"status": "live", "message_count": info.message_count});
+        Event::default().event("live").data(data.to_string())
+    }
+}
+
 /// Read messages `next..` from the database and send them; returns the new
 /// `next`, or None when the viewer is gone.
 async fn replay(ctx: &StreamContext, tx: &mpsc::Sender<Event>, mut next: i64) -> Option<i64> {
@@ -140,6 +175,7 @@ async fn resend_state(ctx: &StreamContext, tx: &mpsc::Sender<Event>) -> Option<(
     tx.send(Event::default().event("title").data(title.to_string()))
         .await
         .ok()?;
+    tx.send(status_event(&info)).await.ok()?;
     if let Some(d) = diff {
         let data = serde_json::to_string(&d).ok()?;
         tx.send(Event::default().event("diff").data(data))
@@ -149,24 +185,31 @@ async fn resend_state(ctx: &StreamContext, tx: &mpsc::Sender<Event>) -> Option<(
     Some(())
 }
 
-/// Feed one viewer until it disconnects or the server shuts down.
-async fn pump(mut ctx: StreamContext, tx: mpsc::Sender<Event>) {
-    let mut rx = ctx.hub.subscribe(&ctx.session_id);
+/// Feed one viewer until it disconnects or the server shuts down, then drop
+/// the session's channel if that was its last viewer.
+async fn pump(ctx: StreamContext, tx: mpsc::Sender<Event>) {
+    let hub = ctx.hub.clone();
+    let id = ctx.session_id.clone();
+    let rx = hub.subscribe(&id);
+    feed(ctx, tx, rx).await;
+    hub.release(&id);
+}
+
+async fn feed(
+    mut ctx: StreamContext,
+    tx: mpsc::Sender<Event>,
+    mut rx: broadcast::Receiver<LiveEvent>,
+) {
     let Some(mut next) = replay(&ctx, &tx, ctx.from.max(0)).await else {
         return;
     };
     let store = ctx.store.clone();
     let id = ctx.session_id.clone();
     if let Ok(Ok(info)) = tokio::task::spawn_blocking(move || store.session(&id)).await {
-        if info.status == "complete" {
-            let data = serde_json::json!({"status": "complete", "completed_at": info.completed_at, "message_count": info.message_count});
-            if tx
-                .send(Event::default().event("complete").data(data.to_string()))
-                .await
-                .is_err()
-            {
-                return;
-            }
+        // The page may have loaded the session before a change of status:
+        // tell it the status as of now.
+        if tx.send(status_event(&info)).await.is_err() {
+            return;
         }
     }
     loop {
@@ -193,6 +236,7 @@ async fn pump(mut ctx: StreamContext, tx: mpsc::Sender<Event>) {
             Ok(LiveEvent::Title(data)) => Event::default().event("title").data(data),
             Ok(LiveEvent::Diff(data)) => Event::default().event("diff").data(data),
             Ok(LiveEvent::Complete(data)) => Event::default().event("complete").data(data),
+            Ok(LiveEvent::Live(data)) => Event::default().event("live").data(data),
             Err(broadcast::error::RecvError::Lagged(_)) => {
                 // Too slow to keep up: catch up from the database, and
                 // resend title and diff in case those events were dropped.
@@ -209,6 +253,56 @@ async fn pump(mut ctx: StreamContext, tx: mpsc::Sender<Event>) {
         };
         if tx.send(event).await.is_err() {
             return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::store::{NewSession, SqliteStore};
+
+    #[tokio::test]
+    async fn a_session_channel_is_dropped_with_its_last_viewer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("db")).unwrap());
+        let new = NewSession {
+            client_id: "c".into(),
+            title: "t".into(),
+            harness: "claude-code".into(),
+            harness_session_id: "h".into(),
+            project_path: None,
+            model: None,
+            repo_url: None,
+            interactive: false,
+        };
+        let id = store.live(new, "2026-01-01T00:00:00Z").unwrap().session.id;
+        let hub = Arc::new(Hub::default());
+        let (_stop_tx, stop_rx) = watch::channel(false);
+        let viewer = || {
+            sse(StreamContext {
+                store: store.clone(),
+                hub: hub.clone(),
+                session_id: id.clone(),
+                from: 0,
+                keep_alive: Duration::from_secs(60),
+                shutdown: stop_rx.clone(),
+            })
+        };
+        let (first, second) = (viewer(), viewer());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while hub.channel_count() != 1 {
+            assert!(tokio::time::Instant::now() < deadline, "no channel");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        drop(first);
+        drop(second);
+        while hub.channel_count() != 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the channel outlived its viewers"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 }

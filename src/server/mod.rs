@@ -20,7 +20,7 @@ use anyhow::{Context, Result};
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use tokio::sync::watch;
@@ -110,8 +110,40 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api/sessions/{id}/complete", post(api::complete))
         .route("/api/sessions/{id}/events", get(api::events))
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn(api_errors_as_json))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// CONTRACT.md §2: every API error is `{"error": text}`, also those axum
+/// answers by itself (405 for a wrong method, 400 for a path that is not
+/// UTF-8).
+async fn api_errors_as_json(req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let allow = res.headers().get(header::ALLOW).cloned();
+    let text = match axum::body::to_bytes(res.into_body(), 4096).await {
+        Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).into_owned(),
+        _ => status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_ascii_lowercase(),
+    };
+    let mut out = api::ApiError(status, text).into_response();
+    if let Some(allow) = allow {
+        out.headers_mut().insert(header::ALLOW, allow);
+    }
+    out
 }
 
 /// Headers every response carries.

@@ -29,9 +29,16 @@
   }
 
   // ---- markdown (a safe subset) ----
-  const INLINE = /(`+)([^`]|[^`][\s\S]*?[^`])\1(?!`)|\*\*([^*]+)\*\*|__([^_]+)__|\[([^\]]+)\]\(([^)\s]+)\)|(^|[^\w*])\*([^*\s][^*]*?)\*(?!\w)|(https?:\/\/[^\s<>()]+[^\s<>().,;:!?'"])/;
+  // Every repetition is bounded and long lines are left plain, so a hostile
+  // transcript line cannot make matching take more than linear time.
+  const INLINE = /(`{1,8})([^`]|[^`][\s\S]{0,2000}?[^`])\1(?!`)|\*\*([^*]{1,500})\*\*|__([^_]{1,500})__|\[([^\]]{1,500})\]\(([^)\s]{1,2000})\)|(^|[^\w*])\*([^*\s][^*]{0,500}?)\*(?!\w)|(https?:\/\/[^\s<>()]{0,2000}[^\s<>().,;:!?'"])/;
+  const INLINE_MAX = 20000;
 
   function inline(parent, text) {
+    if (text.length > INLINE_MAX) {
+      parent.appendChild(document.createTextNode(text));
+      return;
+    }
     let rest = text;
     while (rest.length) {
       const m = INLINE.exec(rest);
@@ -423,6 +430,7 @@
       try { renderDiff(JSON.parse(e.data)); } catch (_) { /* ignore */ }
     });
     es.addEventListener("complete", () => setLive(false));
+    es.addEventListener("live", () => setLive(true));
     es.addEventListener("error", () => {
       if (live) status("Connection lost, reconnecting…", "warn");
     });
