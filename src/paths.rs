@@ -27,9 +27,14 @@ pub fn ensure_openctl_home() -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Create `dir` with mode 0700 (and its parents as needed).
+/// Create `dir` with mode 0700 (and its parents as needed). When `dir` is
+/// the openctl home and already exists with group or other permissions
+/// (e.g. left 0755 by the TypeScript CLI), it is restricted to 0700.
 pub fn ensure_private_dir(dir: &Path) -> Result<()> {
     if dir.is_dir() {
+        if is_openctl_home(dir) {
+            restrict_to_owner(dir);
+        }
         return Ok(());
     }
     let mut builder = std::fs::DirBuilder::new();
@@ -42,6 +47,44 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
     builder
         .create(dir)
         .with_context(|| format!("cannot create directory {}", dir.display()))
+}
+
+/// Whether `dir` is the openctl home (the same directory, however named).
+fn is_openctl_home(dir: &Path) -> bool {
+    let Ok(home) = openctl_home() else {
+        return false;
+    };
+    if home == dir {
+        return true;
+    }
+    match (std::fs::canonicalize(&home), std::fs::canonicalize(dir)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// chmod an existing directory to 0700 when group or others have any
+/// permission on it. A failure is reported, not fatal: the files inside
+/// are 0600 regardless.
+fn restrict_to_owner(dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(meta) = std::fs::metadata(dir) else {
+            return;
+        };
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o077 == 0 {
+            return;
+        }
+        if let Err(e) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)) {
+            eprintln!(
+                "warning: {} is accessible to other users (mode {mode:o}) and could not be restricted: {e}. Run: chmod 700 {}",
+                dir.display(),
+                dir.display()
+            );
+        }
+    }
 }
 
 /// Claude Code configuration directories that may hold `projects/`, in

@@ -6,6 +6,7 @@ mod cli;
 mod completions;
 mod daemon;
 mod daemon_faults;
+mod foundation;
 mod hook;
 mod plugin;
 mod redact;

@@ -310,9 +310,11 @@ fn start_detached(home: &Path) -> Result<u32> {
 /// spawned process (they differ when a concurrent start won).
 fn spawn_detached(home: &Path, mut cmd: Command) -> Result<(u32, u32)> {
     let log_path = log::path(home);
-    let log_file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
+    let mut log_opts = std::fs::OpenOptions::new();
+    log_opts.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut log_opts, 0o600);
+    let log_file = log_opts
         .open(&log_path)
         .with_context(|| format!("cannot open {}", log_path.display()))?;
     cmd.env("OPENCTL_HOME", home)

@@ -228,10 +228,31 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Create a missing database file with mode 0600 before SQLite opens it:
+/// SQLite creates files with the umask's mode, and gives its `-wal` and
+/// `-shm` files the mode of the database, so they all stay private. An
+/// existing file keeps its mode.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    match opts.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl SqliteStore {
     /// Open (creating if needed) the database at `path` and migrate it.
     pub fn open(path: &Path) -> Result<SqliteStore> {
         let hint = "pass --db with a path in a writable directory";
+        create_private(path)
+            .with_context(|| format!("cannot create database {} ({hint})", path.display()))?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
