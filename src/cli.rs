@@ -76,7 +76,7 @@ pub struct ServerFlag {
 pub struct ShareArgs {
     /// Session: full UUID, unique UUID prefix, or path to a .jsonl transcript
     /// [default: $CLAUDE_SESSION_ID, else the newest session of this directory's project]
-    #[arg(value_name = "SESSION", add = ArgValueCandidates::new(complete::sessions))]
+    #[arg(value_name = "SESSION", add = ArgValueCompleter::new(complete::sessions))]
     pub session: Option<String>,
     #[command(flatten)]
     pub server: ServerFlag,
@@ -133,7 +133,7 @@ pub struct ListArgs {
 #[derive(Debug, Clone, Args)]
 pub struct RedactionsArgs {
     /// Session: full UUID, unique UUID prefix, or path to a .jsonl transcript
-    #[arg(value_name = "SESSION", add = ArgValueCandidates::new(complete::sessions))]
+    #[arg(value_name = "SESSION", add = ArgValueCompleter::new(complete::sessions))]
     pub session: String,
     #[command(flatten)]
     pub server: ServerFlag,

@@ -2,21 +2,30 @@
 //! session UUIDs with their titles, configured servers, allowed repos,
 //! config keys. Completion must never fail: errors give no candidates.
 
+use std::ffi::OsStr;
+
 use clap_complete::engine::CompletionCandidate;
 
 use crate::config::{self, Config};
-use crate::{sessions, shared, transcript};
+use crate::{sessions, shared};
 
-/// Local sessions, newest first, with their title as help.
-pub fn sessions() -> Vec<CompletionCandidate> {
-    sessions::all()
+/// At most this many session candidates (newest first).
+const MAX_SESSIONS: usize = 200;
+
+/// Local sessions whose UUID starts with what was typed, newest first, with
+/// their title as help. File names are filtered before anything is read,
+/// and only the head of each matching transcript is read for its title.
+pub fn sessions(current: &OsStr) -> Vec<CompletionCandidate> {
+    let Some(prefix) = current.to_str() else {
+        return Vec::new();
+    };
+    let mut seen = std::collections::HashSet::new();
+    sessions::with_prefix(prefix)
         .into_iter()
-        .take(200)
+        .filter(|s| seen.insert(s.uuid.clone()))
+        .take(MAX_SESSIONS)
         .map(|s| {
-            let title = transcript::summarize(&s.path)
-                .ok()
-                .and_then(|sum| sum.title)
-                .unwrap_or_default();
+            let title = sessions::head_title(&s.path).unwrap_or_default();
             CompletionCandidate::new(s.uuid).help(Some(title.into()))
         })
         .collect()

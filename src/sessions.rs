@@ -48,16 +48,32 @@ pub fn session_uuid(path: &Path) -> Option<String> {
 
 /// Session transcripts directly inside one project directory, newest first.
 pub fn in_project_dir(dir: &Path) -> Vec<SessionFile> {
+    let mut out = scan_project_dir(dir, "");
+    sort_newest_first(&mut out);
+    out
+}
+
+/// The sessions in `dir` whose UUID starts with `prefix` (lowercase). Names
+/// are filtered before any file is looked at.
+fn scan_project_dir(dir: &Path, prefix: &str) -> Vec<SessionFile> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
-    let mut out: Vec<SessionFile> = entries
+    entries
         .filter_map(|e| e.ok())
+        .filter(|e| name_has_prefix(&e.file_name(), prefix))
         .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
         .filter_map(|e| SessionFile::from_path(e.path()))
-        .collect();
-    sort_newest_first(&mut out);
-    out
+        .collect()
+}
+
+fn name_has_prefix(name: &std::ffi::OsStr, prefix: &str) -> bool {
+    let Some(name) = name.to_str() else {
+        return false;
+    };
+    name.len() >= prefix.len()
+        && name.is_char_boundary(prefix.len())
+        && name[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
 
 fn sort_newest_first(list: &mut [SessionFile]) {
@@ -66,6 +82,12 @@ fn sort_newest_first(list: &mut [SessionFile]) {
 
 /// Every session of every project, newest first.
 pub fn all() -> Vec<SessionFile> {
+    with_prefix("")
+}
+
+/// The sessions of every project whose UUID starts with `prefix`
+/// (case-insensitive), newest first. Only matching names are looked at.
+pub fn with_prefix(prefix: &str) -> Vec<SessionFile> {
     let mut out = Vec::new();
     for root in paths::claude_project_roots() {
         let Ok(projects) = std::fs::read_dir(&root) else {
@@ -73,7 +95,7 @@ pub fn all() -> Vec<SessionFile> {
         };
         for project in projects.filter_map(|e| e.ok()) {
             if project.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                out.extend(in_project_dir(&project.path()));
+                out.extend(scan_project_dir(&project.path(), prefix));
             }
         }
     }
@@ -81,18 +103,89 @@ pub fn all() -> Vec<SessionFile> {
     out
 }
 
+/// Where the sessions of the project at a working directory may have been
+/// started: the directory itself and, inside a git working tree, its
+/// parents up to the root of that working tree (Claude Code is often
+/// started at the repository root and the user then works in a
+/// subdirectory). Never above the working tree: a session of an enclosing
+/// directory (a parent repository, a dotfiles repository in `~`) belongs
+/// to another project.
+#[derive(Debug, Clone)]
+pub struct ProjectScope {
+    /// Deepest first: the working directory, then its parents.
+    pub dirs: Vec<PathBuf>,
+    /// The root of the git working tree containing the directory.
+    pub repo_root: Option<PathBuf>,
+}
+
+impl ProjectScope {
+    pub fn of(cwd: &Path) -> ProjectScope {
+        let repo_root = worktree_root(cwd).filter(|root| cwd.starts_with(root));
+        let dirs = match &repo_root {
+            Some(root) => cwd
+                .ancestors()
+                .take_while(|d| d.starts_with(root))
+                .map(Path::to_path_buf)
+                .collect(),
+            None => vec![cwd.to_path_buf()],
+        };
+        ProjectScope { dirs, repo_root }
+    }
+
+    /// The searched directories in words, for messages.
+    pub fn describe(&self) -> String {
+        let cwd = self.dirs[0].display();
+        match &self.repo_root {
+            Some(root) if self.dirs.len() > 1 => format!(
+                "{cwd} or its parents up to the repository root {}",
+                root.display()
+            ),
+            _ => cwd.to_string(),
+        }
+    }
+
+    /// Claude Code's project directory names for the searched directories.
+    pub fn encoded(&self) -> Vec<String> {
+        self.dirs
+            .iter()
+            .map(|d| paths::encode_project_dir(&d.to_string_lossy()))
+            .collect()
+    }
+}
+
+/// The root of the git working tree containing `dir` (the linked worktree
+/// itself for a linked worktree), if any.
+fn worktree_root(dir: &Path) -> Option<PathBuf> {
+    let repo = git2::Repository::discover(dir).ok()?;
+    let workdir = repo.workdir()?;
+    let root = workdir
+        .canonicalize()
+        .unwrap_or_else(|_| workdir.to_path_buf());
+    let text = root.to_string_lossy();
+    Some(if text.len() > 1 && text.ends_with('/') {
+        PathBuf::from(text.trim_end_matches('/'))
+    } else {
+        root
+    })
+}
+
 /// The sessions of the project at `cwd`: found under Claude Code's encoding
 /// of the directory and confirmed by the transcripts' `cwd` field. When the
-/// directory itself has none, its ancestors are tried (Claude Code may have
-/// been started in a parent directory).
+/// directory itself has none, its parents within the same git working tree
+/// are tried ([`ProjectScope`]), nearest first.
 pub fn for_project(cwd: &Path) -> Vec<SessionFile> {
-    for dir in cwd.ancestors() {
+    for_scope(&ProjectScope::of(cwd))
+}
+
+fn for_scope(scope: &ProjectScope) -> Vec<SessionFile> {
+    let roots = paths::claude_project_roots();
+    for dir in &scope.dirs {
         let Some(dir_str) = dir.to_str() else {
             continue;
         };
         let encoded = paths::encode_project_dir(dir_str);
-        let mut found: Vec<SessionFile> = paths::claude_project_roots()
-            .into_iter()
+        let mut found: Vec<SessionFile> = roots
+            .iter()
             .flat_map(|root| in_project_dir(&root.join(&encoded)))
             .filter(|s| transcript_cwd_matches(&s.path, dir))
             .collect();
@@ -102,6 +195,47 @@ pub fn for_project(cwd: &Path) -> Vec<SessionFile> {
         }
     }
     Vec::new()
+}
+
+/// How much of a transcript [`head_title`] reads at most.
+const TITLE_HEAD_BUDGET: u64 = 256 * 1024;
+
+/// A session's title from the head of its transcript only (for tab
+/// completion, where reading whole transcripts is too slow): a custom or AI
+/// title seen before the first prompt, else the first real prompt. Reads
+/// at most [`TITLE_HEAD_BUDGET`] bytes and stops at the first prompt.
+pub fn head_title(path: &Path) -> Option<String> {
+    use std::io::{BufRead, Read};
+    let file = std::fs::File::open(path).ok()?;
+    let mut reader = std::io::BufReader::new(file.take(TITLE_HEAD_BUDGET));
+    let (mut custom, mut ai) = (None, None);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).ok()? == 0 || !line.ends_with(b"\n") {
+            break;
+        }
+        let Ok(serde_json::Value::Object(obj)) = serde_json::from_slice(&line) else {
+            continue;
+        };
+        let text = |key: &str| {
+            obj.get(key)
+                .and_then(serde_json::Value::as_str)
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+        };
+        match obj.get("type").and_then(serde_json::Value::as_str) {
+            Some("custom-title") => custom = text("customTitle").or(custom),
+            Some("ai-title") => ai = text("aiTitle").or(ai),
+            _ => {
+                if let Some(prompt) = transcript::user_text_title(&obj) {
+                    return custom.or(ai).or(Some(prompt));
+                }
+            }
+        }
+    }
+    custom.or(ai)
 }
 
 fn transcript_cwd_matches(path: &Path, dir: &Path) -> bool {
@@ -125,15 +259,16 @@ pub fn resolve(arg: Option<&str>) -> Result<SessionFile> {
     }
     let cwd = std::env::current_dir()
         .map_err(|e| CliError::not_found(format!("cannot read the current directory: {e}")))?;
-    for_project(&cwd).into_iter().next().ok_or_else(|| {
+    let scope = ProjectScope::of(&cwd);
+    for_scope(&scope).into_iter().next().ok_or_else(|| {
         CliError::not_found(format!(
-            "Session not found: no Claude Code session for this directory ({})",
-            cwd.display()
+            "Session not found: no Claude Code session was started in {}",
+            scope.describe()
         ))
         .with_hint(format!(
-            "searched {} for project '{}'; name a session explicitly (openctl session list --all)",
+            "searched {} for the project directories {}; name a session explicitly (openctl session list --all)",
             searched_roots(),
-            paths::encode_project_dir(&cwd.to_string_lossy())
+            scope.encoded().join(", ")
         ))
         .into()
     })
@@ -183,10 +318,7 @@ fn resolve_named(arg: &str) -> Result<SessionFile> {
     let want = arg.to_ascii_lowercase();
     // The same session may appear under several Claude dirs: `all()` is
     // newest first, so the first match of a uuid is the one to use.
-    let matches: Vec<SessionFile> = all()
-        .into_iter()
-        .filter(|s| s.uuid.starts_with(&want))
-        .collect();
+    let matches: Vec<SessionFile> = with_prefix(&want);
     let mut uuids: Vec<&str> = matches.iter().map(|s| s.uuid.as_str()).collect();
     uuids.sort();
     uuids.dedup();

@@ -158,3 +158,151 @@ fn a_world_readable_openctl_home_is_tightened() {
     assert_private(&env.openctl_home);
     assert_eq!(mode(&other), 0o755);
 }
+
+/// `share --dry-run --allow-repo --json` in `dir`: the session it picks,
+/// or the error.
+fn default_session(env: &TestEnv, dir: &Path) -> Result<String, String> {
+    let out = env
+        .cmd(&["share", "--dry-run", "--allow-repo", "--json"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        Ok(v["session"].as_str().unwrap().to_string())
+    } else {
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        Err(stderr(&out))
+    }
+}
+
+/// The UUIDs `session list --json` shows in `dir`.
+fn listed(env: &TestEnv, dir: &Path) -> Vec<String> {
+    let out = env
+        .cmd(&["session", "list", "--json"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["uuid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn default_session_is_never_taken_from_outside_the_git_working_tree() {
+    let env = TestEnv::new();
+    let anc = env.git_repo("anc", None).canonicalize().unwrap();
+    let s = "a0a0a0a0-0000-4000-8000-000000000001";
+    env.write_session(&anc, s, &[user_line("u1", &anc, "parent work")]);
+
+    // A nested repository of its own, with no session: not the parent's.
+    let newproj = env.git_repo("anc/newproj", None).canonicalize().unwrap();
+    let err = default_session(&env, &newproj).unwrap_err();
+    assert!(err.contains("Session not found"), "{err}");
+    assert!(err.contains(newproj.to_str().unwrap()), "{err}");
+    assert!(
+        err.contains(&openctl::paths::encode_project_dir(
+            newproj.to_str().unwrap()
+        )),
+        "the hint names the searched project directory: {err}"
+    );
+    assert!(!err.contains(s), "{err}");
+    assert!(listed(&env, &newproj).is_empty());
+
+    // A plain directory (no git) does not look at its parents at all.
+    let plain = env.path().join("plain/inner");
+    std::fs::create_dir_all(&plain).unwrap();
+    let plain = plain.canonicalize().unwrap();
+    let outer = plain.parent().unwrap();
+    env.write_session(
+        outer,
+        "b0b0b0b0-0000-4000-8000-000000000002",
+        &[user_line("u2", outer, "outer")],
+    );
+    let err = default_session(&env, &plain).unwrap_err();
+    assert!(err.contains(plain.to_str().unwrap()), "{err}");
+    assert!(listed(&env, &plain).is_empty());
+}
+
+#[test]
+fn a_subdirectory_of_a_repository_finds_the_session_started_at_its_root() {
+    let env = TestEnv::new();
+    let anc = env.git_repo("anc", None).canonicalize().unwrap();
+    let s = "a0a0a0a0-0000-4000-8000-000000000001";
+    env.write_session(&anc, s, &[user_line("u1", &anc, "root work")]);
+    let deep = anc.join("src/deeper");
+    std::fs::create_dir_all(&deep).unwrap();
+    assert_eq!(default_session(&env, &deep).unwrap(), s);
+    assert_eq!(listed(&env, &deep), vec![s.to_string()]);
+    // The nearest directory with sessions wins over the root.
+    let src = anc.join("src");
+    let t = "c0c0c0c0-0000-4000-8000-000000000003";
+    env.write_session(&src, t, &[user_line("u2", &src, "src work")]);
+    assert_eq!(default_session(&env, &deep).unwrap(), t);
+}
+
+fn set_mtime(path: &Path, secs_ago: u64) {
+    let t = std::time::SystemTime::now() - Duration::from_secs(secs_ago);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
+/// `COMPLETE=fish openctl -- openctl <words>`: one candidate per line.
+fn fish_complete(env: &TestEnv, words: &[&str]) -> Vec<String> {
+    let mut cmd = env.cmd(&[]);
+    cmd.env("COMPLETE", "fish")
+        .args(["--", "openctl"])
+        .args(words);
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut got: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+    got.sort();
+    got
+}
+
+#[test]
+fn session_completion_filters_by_prefix_before_anything_else() {
+    let env = TestEnv::new();
+    let p = env.path().join("proj");
+    let a = "7f3c2a10-5b6d-4e8f-9a01-23456789abcd";
+    let b = "7f9e0000-5b6d-4e8f-9a01-23456789abcd";
+    let pa = env.write_session(&p, a, &[user_line("u1", &p, "Fix the login bug")]);
+    // Only the head is read for the title: the first prompt, not a title
+    // set later in the transcript.
+    let pb = env.write_session(
+        &p,
+        b,
+        &[
+            user_line("u1", &p, "Add dark mode"),
+            r#"{"type":"custom-title","customTitle":"renamed later"}"#.to_string(),
+        ],
+    );
+    set_mtime(&pa, 3600);
+    set_mtime(&pb, 3600);
+    // Many newer sessions that do not match: the prefix is applied before
+    // any cut to the newest N, so the older matches are still offered.
+    for i in 0..250 {
+        let uuid = format!("00000000-0000-4000-8000-{i:012}");
+        env.write_session(&p, &uuid, &[user_line("u", &p, "other")]);
+    }
+    assert_eq!(
+        fish_complete(&env, &["session", "share", "7f"]),
+        vec![
+            format!("{a}\tFix the login bug"),
+            format!("{b}\tAdd dark mode")
+        ]
+    );
+    assert_eq!(
+        fish_complete(&env, &["share", "7F3C"]),
+        vec![format!("{a}\tFix the login bug")]
+    );
+    assert!(fish_complete(&env, &["share", "ffff"]).is_empty());
+}
