@@ -29,10 +29,7 @@ pub fn identify(path: &Path) -> Result<RepoIdentity> {
     if !abs.exists() {
         return Err(CliError::not_found(format!("{} does not exist", abs.display())).into());
     }
-    let repo = git2::Repository::discover(&abs).map_err(|_| {
-        CliError::not_found(format!("{} is not inside a git repository", abs.display()))
-            .with_hint("run the command inside a git repository, or pass a path to one")
-    })?;
+    let repo = git2::Repository::discover(&abs).map_err(|e| discover_error(&abs, &e))?;
     let root = main_root(&repo).ok_or_else(|| {
         CliError::not_found(format!(
             "the repository at {} has no working tree (bare repositories cannot be shared)",
@@ -56,6 +53,38 @@ pub fn identify(path: &Path) -> Result<RepoIdentity> {
             https_url: None,
         },
     })
+}
+
+/// What failed when no repository could be opened at `path`: "not inside a
+/// git repository" only when there is none; otherwise git's own reason
+/// (e.g. a repository owned by another user) and what to do about it.
+fn discover_error(path: &Path, err: &git2::Error) -> CliError {
+    if err.code() == git2::ErrorCode::NotFound {
+        return CliError::not_found(format!("{} is not inside a git repository", path.display()))
+            .with_hint("run the command inside a git repository, or pass a path to one");
+    }
+    let message = CliError::not_found(format!(
+        "cannot open the git repository containing {}: {}",
+        path.display(),
+        err.message()
+    ));
+    if err.code() == git2::ErrorCode::Owner {
+        let root = git2::Repository::discover_path(path, std::iter::empty::<&str>())
+            .ok()
+            .map(|git_dir| {
+                let root = if git_dir.file_name().is_some_and(|n| n == ".git") {
+                    git_dir.parent().map(Path::to_path_buf).unwrap_or(git_dir)
+                } else {
+                    git_dir
+                };
+                root.to_string_lossy().trim_end_matches('/').to_string()
+            })
+            .unwrap_or_else(|| "<repository root>".to_string());
+        return message.with_hint(format!(
+            "the repository belongs to another user; if you trust it, run: git config --global --add safe.directory '{root}'"
+        ));
+    }
+    message.with_hint("check the repository there with `git status` and repair it")
 }
 
 /// The root of the main working tree: for a linked worktree the directory
@@ -131,6 +160,43 @@ pub fn normalize_remote(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::normalize_remote as n;
+    use super::*;
+
+    #[test]
+    fn only_a_missing_repository_is_called_not_a_repository() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = git2::Error::new(
+            git2::ErrorCode::NotFound,
+            git2::ErrorClass::Repository,
+            "could not find repository",
+        );
+        let e = discover_error(dir.path(), &missing);
+        assert!(e.message.ends_with("is not inside a git repository"), "{e}");
+
+        let owner = git2::Error::new(
+            git2::ErrorCode::Owner,
+            git2::ErrorClass::Config,
+            "repository path '/srv/repo/' is not owned by current user",
+        );
+        let e = discover_error(Path::new("/srv/repo/src"), &owner);
+        assert!(!e.message.contains("not inside a git repository"), "{e}");
+        assert!(e.message.contains("/srv/repo/src"), "{e}");
+        assert!(e.message.contains("is not owned by current user"), "{e}");
+        assert!(
+            e.hint.as_deref().unwrap().contains("safe.directory"),
+            "{:?}",
+            e.hint
+        );
+
+        let corrupt = git2::Error::new(
+            git2::ErrorCode::GenericError,
+            git2::ErrorClass::Odb,
+            "object database is corrupt",
+        );
+        let e = discover_error(Path::new("/srv/repo"), &corrupt);
+        assert!(e.message.contains("object database is corrupt"), "{e}");
+        assert!(e.hint.as_deref().unwrap().contains("git status"), "{e}");
+    }
 
     #[test]
     fn remotes_normalize() {

@@ -259,3 +259,27 @@ fn server_resolution_order() {
     assert!(cfg["servers"]["http://from-flag:3"].is_object());
     assert!(cfg["servers"].get("http://from-config:1").is_none());
 }
+
+#[test]
+fn a_repository_git_cannot_open_is_not_called_missing() {
+    let env = TestEnv::new();
+    let repo = env.git_repo("future", None);
+    let config = repo.join(".git/config");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("repositoryformatversion = 0"), "{text}");
+    std::fs::write(
+        &config,
+        text.replace(
+            "repositoryformatversion = 0",
+            "repositoryformatversion = 99",
+        ),
+    )
+    .unwrap();
+    let out = env.run(&["repo", "allow", repo.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(!err.contains("not inside a git repository"), "{err}");
+    assert!(err.contains(repo.to_str().unwrap()), "{err}");
+    assert!(err.contains("unsupported repository version"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+}
