@@ -279,6 +279,7 @@ Register-ArgumentCompleter -Native -CommandName 'openctl' -ScriptBlock {
         'openctl;config;get' {
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'For per-server settings: which server')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'For per-server settings: which server')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the value in effect as JSON on stdout (after unset: the default)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -288,6 +289,7 @@ Register-ArgumentCompleter -Native -CommandName 'openctl' -ScriptBlock {
         'openctl;config;set' {
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'For per-server settings: which server')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'For per-server settings: which server')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the new value as JSON on stdout')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -297,6 +299,7 @@ Register-ArgumentCompleter -Native -CommandName 'openctl' -ScriptBlock {
         'openctl;config;unset' {
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'For per-server settings: which server')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'For per-server settings: which server')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the value in effect as JSON on stdout (after unset: the default)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -335,7 +335,7 @@ _openctl() {
             return 0
             ;;
         openctl__subcmd__config__subcmd__get)
-            opts="-s -h -V --server --help --version"
+            opts="-s -h -V --server --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -463,7 +463,7 @@ _openctl() {
             return 0
             ;;
         openctl__subcmd__config__subcmd__set)
-            opts="-s -h -V --server --help --version"
+            opts="-s -h -V --server --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -485,7 +485,7 @@ _openctl() {
             return 0
             ;;
         openctl__subcmd__config__subcmd__unset)
-            opts="-s -h -V --server --help --version"
+            opts="-s -h -V --server --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

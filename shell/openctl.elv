@@ -242,6 +242,7 @@ set edit:completion:arg-completer[openctl] = {|@words|
         &'openctl;config;get'= {
             cand -s 'For per-server settings: which server'
             cand --server 'For per-server settings: which server'
+            cand --json 'Print the value in effect as JSON on stdout (after unset: the default)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -250,6 +251,7 @@ set edit:completion:arg-completer[openctl] = {|@words|
         &'openctl;config;set'= {
             cand -s 'For per-server settings: which server'
             cand --server 'For per-server settings: which server'
+            cand --json 'Print the new value as JSON on stdout'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -258,6 +260,7 @@ set edit:completion:arg-completer[openctl] = {|@words|
         &'openctl;config;unset'= {
             cand -s 'For per-server settings: which server'
             cand --server 'For per-server settings: which server'
+            cand --json 'Print the value in effect as JSON on stdout (after unset: the default)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

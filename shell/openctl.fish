@@ -133,12 +133,15 @@ complete -c openctl -n "__fish_openctl_using_subcommand config; and not __fish_s
 complete -c openctl -n "__fish_openctl_using_subcommand config; and not __fish_seen_subcommand_from get set unset list help" -f -a "list" -d 'List every setting with its value'
 complete -c openctl -n "__fish_openctl_using_subcommand config; and not __fish_seen_subcommand_from get set unset list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c openctl -n "__fish_openctl_using_subcommand config; and __fish_seen_subcommand_from get" -s s -l server -d 'For per-server settings: which server' -r
+complete -c openctl -n "__fish_openctl_using_subcommand config; and __fish_seen_subcommand_from get" -l json -d 'Print the value in effect as JSON on stdout (after unset: the default)'
 complete -c openctl -n "__fish_openctl_using_subcommand config; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help'
 complete -c openctl -n "__fish_openctl_using_subcommand config; and __fish_seen_subcommand_from get" -s V -l version -d 'Print version'
 complete -c openctl -n "__fish_openctl_using_subcommand config; and __fish_seen_subcommand_from set" -s s -l server -d 'For per-server settings: which server' -r
+complete -c openctl -n "__fish_openctl_using_subcommand config; and __fish_seen_subcommand_from set" -l json -d 'Print the new value as JSON on stdout'
 complete -c openctl -n "__fish_openctl_using_subcommand config; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
 complete -c openctl -n "__fish_openctl_using_subcommand config; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
 complete -c openctl -n "__fish_openctl_using_subcommand config; and __fish_seen_subcommand_from unset" -s s -l server -d 'For per-server settings: which server' -r
+complete -c openctl -n "__fish_openctl_using_subcommand config; and __fish_seen_subcommand_from unset" -l json -d 'Print the value in effect as JSON on stdout (after unset: the default)'
 complete -c openctl -n "__fish_openctl_using_subcommand config; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help'
 complete -c openctl -n "__fish_openctl_using_subcommand config; and __fish_seen_subcommand_from unset" -s V -l version -d 'Print version'
 complete -c openctl -n "__fish_openctl_using_subcommand config; and __fish_seen_subcommand_from list" -s s -l server -d 'Show per-server settings of this server [default: the default server]' -r

@@ -179,7 +179,7 @@ pub struct RepoListArgs {
     #[command(flatten)]
     pub server: ServerFlag,
     /// List the repositories of every configured server
-    #[arg(long)]
+    #[arg(long, conflicts_with = "server")]
     pub all: bool,
     /// Print JSON
     #[arg(long)]
@@ -243,6 +243,9 @@ pub struct ConfigKeyArgs {
     #[arg(short = 's', long = "server", value_name = "URL",
           add = ArgValueCandidates::new(complete::servers))]
     pub server: Option<String>,
+    /// Print the value in effect as JSON on stdout (after unset: the default)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -257,6 +260,9 @@ pub struct ConfigSetArgs {
     #[arg(short = 's', long = "server", value_name = "URL",
           add = ArgValueCandidates::new(complete::servers))]
     pub server: Option<String>,
+    /// Print the new value as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

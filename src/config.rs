@@ -3,10 +3,12 @@
 //! `{"server": url, "servers": {url: {"allowedRepos": [..]}}}`; keys this
 //! version does not know are preserved.
 
+use std::path::{Path, PathBuf};
+
 use anyhow::Result;
 use serde_json::{Map, Value};
 
-use crate::error::CliError;
+use crate::error::{CliError, Exit};
 use crate::server_url;
 use crate::state::JsonFile;
 
@@ -130,6 +132,8 @@ pub fn parse_value(key: &Key, raw: &str) -> Result<Value> {
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     map: Map<String, Value>,
+    /// Where it was read from, for messages.
+    path: Option<PathBuf>,
 }
 
 impl Config {
@@ -137,26 +141,150 @@ impl Config {
         JsonFile::in_home(FILE)
     }
 
-    /// Read config.json (missing → empty; corrupt → error naming the file).
+    /// Read config.json (missing → empty) and check every value openctl
+    /// uses: a file that does not parse, or a known key with a wrong value,
+    /// is an error naming the file and the key (exit 1), never defaults.
     pub fn load() -> Result<Config> {
+        let cfg = Config::load_unchecked()?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// Read config.json without checking its values: for `config set` and
+    /// `unset`, which must be able to repair a bad value.
+    pub fn load_unchecked() -> Result<Config> {
+        let file = Config::file()?;
         Ok(Config {
-            map: Config::file()?.read()?,
+            map: file.read()?,
+            path: Some(file.path().to_path_buf()),
         })
     }
 
+    /// A config from an already parsed object, unchecked.
     pub fn from_map(map: Map<String, Value>) -> Config {
-        Config { map }
+        Config { map, path: None }
     }
 
-    /// The `server` setting, normalized, if set and valid.
-    pub fn default_server(&self) -> Option<String> {
-        self.map
-            .get("server")
-            .and_then(Value::as_str)
-            .and_then(|s| server_url::normalize(s).ok())
+    /// A config from the parsed object of the file at `path`, checked as
+    /// [`Config::load`] does.
+    pub fn parse(map: Map<String, Value>, path: &Path) -> Result<Config> {
+        let cfg = Config {
+            map,
+            path: Some(path.to_path_buf()),
+        };
+        cfg.check()?;
+        Ok(cfg)
     }
 
-    /// Server URLs named in `servers`, normalized.
+    /// Check every known value; the first bad one is the error.
+    pub fn check(&self) -> Result<()> {
+        self.default_server()?;
+        for key in KEYS.iter().filter(|k| k.scope == Scope::Global) {
+            if let Some(v) = self.map.get(key.json) {
+                check_value(key, v)
+                    .map_err(|what| self.bad(key.json, &what, &fix_hint(key, None)))?;
+            }
+        }
+        let Some(servers) = self.map.get("servers") else {
+            return Ok(());
+        };
+        let servers = servers.as_object().ok_or_else(|| {
+            self.bad(
+                "servers",
+                &format!(
+                    "must be an object of server URLs and their settings, not {}",
+                    describe(servers)
+                ),
+                "edit the file by hand",
+            )
+        })?;
+        for (url, entry) in servers {
+            let at = format!("servers[\"{url}\"]");
+            let normalized = server_url::normalize(url).map_err(|e| {
+                self.bad(
+                    &at,
+                    &format!("is not a server URL ({e})"),
+                    "edit the file by hand",
+                )
+            })?;
+            let entry = entry.as_object().ok_or_else(|| {
+                self.bad(
+                    &at,
+                    &format!("must be an object of settings, not {}", describe(entry)),
+                    "edit the file by hand",
+                )
+            })?;
+            if let Some(repos) = entry.get("allowedRepos") {
+                let ok = repos
+                    .as_array()
+                    .is_some_and(|a| a.iter().all(Value::is_string));
+                if !ok {
+                    return Err(self.bad(
+                        &format!("{at}.allowedRepos"),
+                        &format!(
+                            "must be a list of repository ids (strings), not {}",
+                            describe(repos)
+                        ),
+                        "edit the file by hand: a list such as [\"github.com/org/repo\"]",
+                    ));
+                }
+            }
+            for key in KEYS.iter().filter(|k| k.scope == Scope::PerServer) {
+                if let Some(v) = entry.get(key.json) {
+                    check_value(key, v).map_err(|what| {
+                        self.bad(
+                            &format!("{at}.{}", key.json),
+                            &what,
+                            &fix_hint(key, Some(&normalized)),
+                        )
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A wrong value in the file: exit 1, naming the file, the key and what
+    /// is wrong, as for a file that does not parse.
+    fn bad(&self, key: &str, what: &str, hint: &str) -> anyhow::Error {
+        let path = self
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| FILE.to_string());
+        CliError::new(
+            Exit::Failure,
+            format!("{path}: '{key}' {what}. The file was left untouched."),
+        )
+        .with_hint(hint.to_string())
+        .into()
+    }
+
+    /// The `server` setting, normalized, if set. A value that is not a
+    /// server URL is an error, not a silent fall back to the default.
+    pub fn default_server(&self) -> Result<Option<String>> {
+        let Some(v) = self.map.get("server") else {
+            return Ok(None);
+        };
+        let key = key("server")?;
+        let Some(s) = v.as_str() else {
+            return Err(self.bad(
+                "server",
+                &format!("must be a server URL (a string), not {}", describe(v)),
+                &fix_hint(key, None),
+            ));
+        };
+        server_url::normalize(s).map(Some).map_err(|e| {
+            self.bad(
+                "server",
+                &format!("is not a valid server URL ({e})"),
+                &fix_hint(key, None),
+            )
+        })
+    }
+
+    /// Server URLs named in `servers` and `server`, normalized. Entries
+    /// that are not server URLs are skipped ([`Config::load`] rejects them).
     pub fn servers(&self) -> Vec<String> {
         let mut out: Vec<String> = self
             .map
@@ -168,7 +296,7 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default();
-        if let Some(s) = self.default_server() {
+        if let Ok(Some(s)) = self.default_server() {
             out.push(s);
         }
         out.sort();
@@ -242,6 +370,53 @@ impl Config {
     }
 }
 
+/// Whether a stored value fits `key`; the problem in words if not.
+fn check_value(key: &Key, v: &Value) -> std::result::Result<(), String> {
+    let ok = match key.kind {
+        Kind::Url => v.as_str().is_some_and(|s| server_url::normalize(s).is_ok()),
+        Kind::Bool => v.is_boolean(),
+        Kind::Seconds | Kind::Minutes => v.as_u64().is_some_and(|n| n > 0),
+        Kind::Secret => v.is_string(),
+    };
+    if ok {
+        return Ok(());
+    }
+    let want = match key.kind {
+        Kind::Url => "a server URL",
+        Kind::Bool => "true or false",
+        Kind::Seconds => "a whole number of seconds, at least 1",
+        Kind::Minutes => "a whole number of minutes, at least 1",
+        Kind::Secret => "a string",
+    };
+    Err(format!("must be {want}, not {}", describe(v)))
+}
+
+/// How to repair a bad value of `key`.
+fn fix_hint(key: &Key, server: Option<&str>) -> String {
+    let on = server.map(|s| format!(" -s {s}")).unwrap_or_default();
+    let value = match key.kind {
+        Kind::Url => "URL",
+        Kind::Bool => "true|false",
+        Kind::Seconds => "SECONDS",
+        Kind::Minutes => "MINUTES",
+        Kind::Secret => "TOKEN",
+    };
+    format!(
+        "run: openctl config set {0} {value}{on} (or openctl config unset {0}{on}), or edit the file by hand",
+        key.name
+    )
+}
+
+/// A JSON value for a message, shortened.
+fn describe(v: &Value) -> String {
+    let text = v.to_string();
+    if text.chars().count() > 60 {
+        format!("{}…", text.chars().take(60).collect::<String>())
+    } else {
+        text
+    }
+}
+
 /// The server to use: `--server`, else `OPENCTL_SERVER_URL`, else config
 /// `server`, else `http://localhost:3000`. Always normalized.
 pub fn resolve_server(flag: Option<&str>, config: &Config) -> Result<String> {
@@ -254,7 +429,7 @@ pub fn resolve_server(flag: Option<&str>, config: &Config) -> Result<String> {
         }
     }
     Ok(config
-        .default_server()
+        .default_server()?
         .unwrap_or_else(|| server_url::DEFAULT_SERVER.to_string()))
 }
 

@@ -18,6 +18,20 @@ fn usage_errors_exit_64() {
         Some(64)
     );
     assert_eq!(env.run(&[]).status.code(), Some(64));
+    // --all lists every server: naming one as well is a usage error.
+    let out = env.run(&["repo", "list", "--all", "-s", "http://example.com"]);
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot be used with"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        env.run(&["repo", "deny", "--all", "some/repo"])
+            .status
+            .code(),
+        Some(64)
+    );
 }
 
 #[test]

@@ -306,3 +306,74 @@ fn session_completion_filters_by_prefix_before_anything_else() {
     );
     assert!(fish_complete(&env, &["share", "ffff"]).is_empty());
 }
+
+/// Replace config.json atomically, as the CLI does.
+fn replace_config(env: &TestEnv, value: serde_json::Value) {
+    let tmp = env.openctl_home.join(".tmp-foundation-config");
+    std::fs::write(&tmp, value.to_string()).unwrap();
+    std::fs::rename(&tmp, env.openctl_home.join("config.json")).unwrap();
+}
+
+#[test]
+fn the_daemon_keeps_its_settings_when_config_gets_a_bad_value() {
+    let env = TestEnv::new();
+    let server = TestServer::start(&env);
+    let repo = env
+        .git_repo("proj", Some("https://github.com/acme/proj.git"))
+        .canonicalize()
+        .unwrap();
+    std::fs::create_dir_all(&env.openctl_home).unwrap();
+    let config = |redact: serde_json::Value| {
+        serde_json::json!({"servers": {&server.url: {
+            "allowedRepos": ["github.com/acme/proj"], "redact": redact}}})
+    };
+    // Redaction off for this server: the secret travels as written.
+    replace_config(&env, config(false.into()));
+    let secret = "AKIAZ3MPLEQ7RT5XW2YB";
+    let session = "d0d0d0d0-0000-4000-8000-000000000001";
+    let path = env.write_session(
+        &repo,
+        session,
+        &[user_line("m0", &repo, &format!("key {secret}"))],
+    );
+    write_shares(&env, &[(session, &path, &[&server.url])]);
+    let _daemon = DaemonGuard::start(&env);
+    let id = wait_for("the server session", Duration::from_secs(30), || {
+        daemon_pair(&env, session, &server.url)?["server_session_id"]
+            .as_str()
+            .map(str::to_string)
+    });
+    let message = |uuid: &str| {
+        wait_for(
+            &format!("message {uuid} on the server"),
+            Duration::from_secs(30),
+            || {
+                server.get_session(&id)["messages"]
+                    .as_array()?
+                    .iter()
+                    .find(|m| m["uuid"] == uuid)
+                    .map(|m| m.to_string())
+            },
+        )
+    };
+    assert!(message("m0").contains(secret));
+
+    // A bad value (not a bool): reported in the log, the previous settings
+    // stay (redaction stays off rather than falling back to the default),
+    // and streaming goes on.
+    replace_config(&env, config("off".into()));
+    let log = env.openctl_home.join("daemon.log");
+    let reported = wait_for(
+        "the log to report the bad value",
+        Duration::from_secs(30),
+        || {
+            let text = std::fs::read_to_string(&log).ok()?;
+            text.lines()
+                .find(|l| l.contains("redact") && l.contains("keeping the previous settings"))
+                .map(str::to_string)
+        },
+    );
+    assert!(reported.contains("config.json"), "{reported}");
+    append(&path, &[user_line("m1", &repo, &format!("again {secret}"))]);
+    assert!(message("m1").contains(secret));
+}

@@ -283,3 +283,175 @@ fn a_repository_git_cannot_open_is_not_called_missing() {
     assert!(err.contains("unsupported repository version"), "{err}");
     assert!(err.contains("hint:"), "{err}");
 }
+
+/// Write config.json as given (a test of what users may have in the file).
+fn write_raw_config(env: &TestEnv, text: &str) -> std::path::PathBuf {
+    std::fs::create_dir_all(&env.openctl_home).unwrap();
+    let path = env.openctl_home.join("config.json");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Assert `args` fails with exit 1 naming the file, the key and the problem.
+fn fails_naming(env: &TestEnv, args: &[&str], path: &std::path::Path, key: &str, what: &str) {
+    let out = env.run(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+    assert!(err.contains(path.to_str().unwrap()), "{args:?}: {err}");
+    assert!(err.contains(&format!("'{key}'")), "{args:?}: {err}");
+    assert!(err.contains(what), "{args:?}: {err}");
+}
+
+#[test]
+fn a_bad_server_value_is_an_error_not_the_default() {
+    let env = TestEnv::new();
+    let text = r#"{"server":"ftp://share.example.com"}"#;
+    let path = write_raw_config(&env, text);
+    let repo = env.git_repo("proj", Some("https://github.com/o/r"));
+    let r = repo.to_str().unwrap();
+    for args in [
+        &["repo", "allow", r][..],
+        &["repo", "list"],
+        &["config", "get", "server"],
+        &["config", "list"],
+        &["config", "get", "redact"],
+    ] {
+        fails_naming(
+            &env,
+            args,
+            &path,
+            "server",
+            "the scheme must be http or https",
+        );
+    }
+    let out = env
+        .cmd(&["share", "--dry-run"])
+        .current_dir(&repo)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("'server'"), "{}", stderr(&out));
+    // Nothing was written, and nothing was allowed for the default server.
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    // config set can repair it.
+    env.ok(&["config", "set", "server", "https://share.example.com"]);
+    env.ok(&["repo", "allow", r]);
+    assert_eq!(env.ok(&["repo", "list"]).trim(), "github.com/o/r");
+    let cfg = env.read_json("config.json");
+    assert!(
+        cfg["servers"]["https://share.example.com"].is_object(),
+        "{cfg}"
+    );
+}
+
+#[test]
+fn wrong_types_in_config_are_errors_naming_the_key() {
+    let env = TestEnv::new();
+    let cases = [
+        (
+            r#"{"idleTimeoutSeconds":"soon"}"#,
+            "idleTimeoutSeconds",
+            "must be a whole number of seconds",
+        ),
+        (
+            r#"{"hookWindowMinutes":0}"#,
+            "hookWindowMinutes",
+            "at least 1",
+        ),
+        (r#"{"server":42}"#, "server", "must be a server URL"),
+        (r#"{"servers":[]}"#, "servers", "must be an object"),
+        (
+            r#"{"servers":{"ftp://x.example":{}}}"#,
+            "servers[\"ftp://x.example\"]",
+            "is not a server URL",
+        ),
+        (
+            r#"{"servers":{"http://localhost:3000":"yes"}}"#,
+            "servers[\"http://localhost:3000\"]",
+            "must be an object",
+        ),
+        (
+            r#"{"servers":{"http://localhost:3000":{"allowedRepos":"github.com/o/r"}}}"#,
+            "servers[\"http://localhost:3000\"].allowedRepos",
+            "must be a list of repository ids",
+        ),
+        (
+            r#"{"servers":{"http://localhost:3000":{"redact":"no"}}}"#,
+            "servers[\"http://localhost:3000\"].redact",
+            "must be true or false",
+        ),
+        (
+            r#"{"servers":{"http://localhost:3000":{"token":7}}}"#,
+            "servers[\"http://localhost:3000\"].token",
+            "must be a string",
+        ),
+    ];
+    for (text, key, what) in cases {
+        let path = write_raw_config(&env, text);
+        fails_naming(&env, &["repo", "list", "--all"], &path, key, what);
+        fails_naming(&env, &["config", "list"], &path, key, what);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    }
+    // The hint says how to repair a value config set knows.
+    write_raw_config(&env, r#"{"idleTimeoutSeconds":"soon"}"#);
+    let err = stderr(&env.run(&["config", "list"]));
+    assert!(err.contains("openctl config set idle_timeout"), "{err}");
+    env.ok(&["config", "unset", "idle_timeout"]);
+    env.ok(&["config", "list"]);
+}
+
+#[test]
+fn config_get_set_unset_print_json() {
+    let env = TestEnv::new();
+    let json =
+        |args: &[&str]| -> serde_json::Value { serde_json::from_str(&env.ok(args)).unwrap() };
+    assert_eq!(
+        json(&["config", "get", "server", "--json"]),
+        "http://localhost:3000"
+    );
+    assert_eq!(json(&["config", "get", "idle_timeout", "--json"]), 600);
+    assert_eq!(json(&["config", "get", "redact", "--json"]), true);
+    assert_eq!(
+        json(&["config", "get", "token", "--json"]),
+        serde_json::Value::Null
+    );
+    assert_eq!(
+        json(&["config", "set", "idle_timeout", "120", "--json"]),
+        120
+    );
+    assert_eq!(json(&["config", "get", "idle_timeout", "--json"]), 120);
+    assert_eq!(
+        json(&["config", "set", "server", "HTTPS://X.example/", "--json"]),
+        "https://x.example"
+    );
+    assert_eq!(
+        json(&[
+            "config",
+            "set",
+            "redact",
+            "off",
+            "-s",
+            "https://x.example",
+            "--json"
+        ]),
+        false
+    );
+    assert_eq!(json(&["config", "get", "redact", "--json"]), false);
+    // After unset: the default now in effect.
+    assert_eq!(json(&["config", "unset", "idle_timeout", "--json"]), 600);
+    assert_eq!(
+        json(&["config", "unset", "server", "--json"]),
+        "http://localhost:3000"
+    );
+    assert_eq!(
+        json(&[
+            "config",
+            "unset",
+            "redact",
+            "-s",
+            "https://x.example",
+            "--json"
+        ]),
+        true
+    );
+}

@@ -39,12 +39,33 @@ fn display(key: &Key, value: Option<&Value>) -> String {
     }
 }
 
+/// The value in effect as JSON: the stored one, else the typed default
+/// (`null` for a setting with no default, such as `token`).
+fn in_effect(key: &Key, stored: Option<&Value>) -> Value {
+    if let Some(v) = stored {
+        return v.clone();
+    }
+    match key.kind {
+        _ if key.default.is_empty() => Value::Null,
+        Kind::Bool => Value::Bool(key.default == "true"),
+        Kind::Seconds | Kind::Minutes => key
+            .default
+            .parse::<u64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(key.default.to_string())),
+        Kind::Url | Kind::Secret => Value::String(key.default.to_string()),
+    }
+}
+
 fn get(args: &ConfigKeyArgs) -> Result<()> {
     let key = config::key(&args.key)?;
     let cfg = Config::load()?;
     let server = target_server(key, args.server.as_deref(), &cfg)?;
     let value = cfg.get(key, &server);
     // get prints the real value (scripts need the token); list masks it.
+    if args.json {
+        return output::print_json(&in_effect(key, value));
+    }
     match value {
         Some(Value::String(s)) => output::println(s),
         Some(v) => output::println(v.to_string()),
@@ -55,7 +76,8 @@ fn get(args: &ConfigKeyArgs) -> Result<()> {
 fn set(args: &ConfigSetArgs) -> Result<()> {
     let key = config::key(&args.key)?;
     let value = config::parse_value(key, &args.value)?;
-    let cfg = Config::load()?;
+    // Unchecked: set must be able to repair a bad value in the file.
+    let cfg = Config::load_unchecked()?;
     let server = target_server(key, args.server.as_deref(), &cfg)?;
     Config::file()?.update(|map| {
         match key.scope {
@@ -68,6 +90,9 @@ fn set(args: &ConfigSetArgs) -> Result<()> {
         }
         Ok(())
     })?;
+    if args.json {
+        output::print_json(&value)?;
+    }
     let shown = display(key, Some(&value));
     match key.scope {
         Scope::Global => eprintln!("{} {} = {shown}", output::style_ok("✓"), key.name),
@@ -82,7 +107,8 @@ fn set(args: &ConfigSetArgs) -> Result<()> {
 
 fn unset(args: &ConfigKeyArgs) -> Result<()> {
     let key = config::key(&args.key)?;
-    let cfg = Config::load()?;
+    // Unchecked: unset must be able to remove a bad value from the file.
+    let cfg = Config::load_unchecked()?;
     let server = target_server(key, args.server.as_deref(), &cfg)?;
     let removed = Config::file()?.update(|map| {
         Ok(match key.scope {
@@ -92,6 +118,9 @@ fn unset(args: &ConfigKeyArgs) -> Result<()> {
                 .is_some(),
         })
     })?;
+    if args.json {
+        output::print_json(&in_effect(key, None))?;
+    }
     if removed {
         eprintln!(
             "{} {} reset to its default ({})",

@@ -224,7 +224,9 @@ fn read_config(home: &Path) -> anyhow::Result<(Config, Vec<u8>)> {
     let file = JsonFile::new(home.join(config::FILE));
     let map = file.read()?;
     let bytes = std::fs::read(file.path()).unwrap_or_default();
-    Ok((Config::from_map(map), bytes))
+    // A known key with a wrong value is an error too: the caller keeps the
+    // previous settings rather than falling back to defaults.
+    Ok((Config::parse(map, file.path())?, bytes))
 }
 
 fn fingerprint(parts: &[&[u8]]) -> u64 {
