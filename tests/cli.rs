@@ -310,3 +310,115 @@ fn fixture_titles_and_summaries() {
         "{title}"
     );
 }
+
+/// A git project at `rel` (created) with its canonical path.
+fn git_dir(env: &TestEnv, rel: &str) -> std::path::PathBuf {
+    env.git_repo(rel, None).canonicalize().unwrap()
+}
+
+/// Write a transcript for `cwd` under a Claude projects root.
+fn write_under(
+    root: &std::path::Path,
+    cwd: &std::path::Path,
+    uuid: &str,
+    text: &str,
+) -> std::path::PathBuf {
+    let dir = root.join(openctl::paths::encode_project_dir(cwd.to_str().unwrap()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{uuid}.jsonl"));
+    std::fs::write(&path, user_line("u1", cwd, text) + "\n").unwrap();
+    path
+}
+
+#[test]
+fn sessions_are_found_under_home_claude_dirs_without_claude_config_dir() {
+    let env = TestEnv::new();
+    let p = git_dir(&env, "proj");
+    let a = "d1d1d1d1-0000-4000-8000-000000000001";
+    let b = "d2d2d2d2-0000-4000-8000-000000000002";
+    let pa = write_under(&env.home.join(".claude/projects"), &p, a, "in dot claude");
+    write_under(
+        &env.home.join(".config/claude/projects"),
+        &p,
+        b,
+        "in config claude",
+    );
+    set_mtime(&pa, 600);
+    let run = |args: &[&str]| {
+        let out = env
+            .cmd(args)
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .current_dir(&p)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let list = run(&["session", "list", "--all", "--json"]);
+    let uuids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["uuid"].as_str().unwrap())
+        .collect();
+    assert_eq!(uuids, vec![b, a]);
+    assert_eq!(list[1]["title"], "in dot claude");
+    assert_eq!(
+        run(&["session", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // Named by prefix from either directory; the newest is the default.
+    let share = ["share", "--dry-run", "--allow-repo", "--json"];
+    assert_eq!(run(&[&share[..], &["d1d1"]].concat())["session"], a);
+    assert_eq!(run(&[&share[..], &["d2d2"]].concat())["session"], b);
+    assert_eq!(run(&share)["session"], b);
+}
+
+#[test]
+fn the_transcript_cwd_decides_between_directories_that_encode_alike() {
+    let env = TestEnv::new();
+    // `a_b` and `a-b` are both `...-a-b` in Claude Code's encoding.
+    let underscore = git_dir(&env, "a_b");
+    let dash = git_dir(&env, "a-b");
+    assert_eq!(
+        openctl::paths::encode_project_dir(underscore.to_str().unwrap()),
+        openctl::paths::encode_project_dir(dash.to_str().unwrap())
+    );
+    let u = "e1e1e1e1-0000-4000-8000-000000000001";
+    let d = "e2e2e2e2-0000-4000-8000-000000000002";
+    let pu = env.write_session(
+        &underscore,
+        u,
+        &[user_line("u1", &underscore, "underscore")],
+    );
+    env.write_session(&dash, d, &[user_line("u2", &dash, "dash")]);
+    // The other project's session is the newer one in the shared directory.
+    set_mtime(&pu, 600);
+    for (dir, want) in [(&underscore, u), (&dash, d)] {
+        let out = env
+            .cmd(&["share", "--dry-run", "--allow-repo", "--json"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["session"], want, "from {}", dir.display());
+        let out = env
+            .cmd(&["session", "list", "--json"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let uuids: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["uuid"].as_str().unwrap())
+            .collect();
+        assert_eq!(uuids, vec![want], "from {}", dir.display());
+        assert_eq!(list[0]["project"], dir.to_str().unwrap());
+    }
+}

@@ -114,6 +114,9 @@ fn every_file_in_the_openctl_home_is_private_after_a_share_and_a_server() {
     // The daemon runs and has written its files.
     for name in [
         "daemon.log",
+        "daemon.lock",
+        "daemon.pid",
+        "daemon-status.json",
         "client-id",
         "shared-sessions.json",
         "config.json",
@@ -376,4 +379,56 @@ fn the_daemon_keeps_its_settings_when_config_gets_a_bad_value() {
     assert!(reported.contains("config.json"), "{reported}");
     append(&path, &[user_line("m1", &repo, &format!("again {secret}"))]);
     assert!(message("m1").contains(secret));
+}
+
+#[test]
+fn unknown_keys_in_shared_sessions_survive_share_and_unshare() {
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let server = TestServer::start(&env);
+    let s = "e0e0e0e0-0000-4000-8000-000000000001";
+    let other = "e0e0e0e0-0000-4000-8000-000000000002";
+    let p = project_with_session(&env, s);
+    std::fs::create_dir_all(&env.openctl_home).unwrap();
+    // As another (newer or older) openctl may have written it.
+    std::fs::write(
+        env.openctl_home.join("shared-sessions.json"),
+        serde_json::json!({
+            "version": 1,
+            "futureTop": {"x": [1, 2]},
+            "sessions": {
+                other: {"filePath": "/nowhere/x.jsonl", "servers": [],
+                        "sharedAt": "2026-01-01T00:00:00.000Z", "serverSessions": {},
+                        "futureEntry": "kept"},
+                s: {"filePath": env.project_dir(&p).join(format!("{s}.jsonl")),
+                    "servers": [], "serverSessions": {}, "note": "mine"}
+            }
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let out = env
+        .cmd(&["share", s, "--allow-repo", "-s", &server.url])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after_share = env.read_json("shared-sessions.json");
+    assert_eq!(after_share["futureTop"]["x"][1], 2, "{after_share}");
+    assert_eq!(after_share["sessions"][other]["futureEntry"], "kept");
+    assert_eq!(after_share["sessions"][s]["note"], "mine");
+    assert_eq!(
+        after_share["sessions"][s]["servers"][0],
+        server.url.as_str()
+    );
+
+    env.ok(&["session", "unshare", s]);
+    let after_unshare = env.read_json("shared-sessions.json");
+    assert_eq!(after_unshare["futureTop"]["x"][1], 2, "{after_unshare}");
+    assert_eq!(after_unshare["sessions"][other]["futureEntry"], "kept");
+    let servers = after_unshare["sessions"]
+        .get(s)
+        .and_then(|e| e["servers"].as_array().cloned())
+        .unwrap_or_default();
+    assert!(servers.is_empty(), "{after_unshare}");
 }

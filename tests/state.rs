@@ -455,3 +455,117 @@ fn config_get_set_unset_print_json() {
         true
     );
 }
+
+#[test]
+fn ssh_and_git_remotes_have_the_same_identity() {
+    let env = TestEnv::new();
+    let ssh = env.git_repo("ssh", Some("ssh://git@GitHub.com:22/Org/Repo.git"));
+    let git_url = env.git_repo("git", Some("git://github.com/Org/Repo/"));
+    env.ok(&["repo", "allow", ssh.to_str().unwrap()]);
+    assert_eq!(env.ok(&["repo", "list"]).trim(), "github.com/Org/Repo");
+    // The git:// clone is the same repository: already allowed.
+    let out = env.run(&["repo", "allow", git_url.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("already allowed"), "{}", stderr(&out));
+    assert_eq!(env.ok(&["repo", "list"]).trim(), "github.com/Org/Repo");
+    // And denying from the git:// clone removes it.
+    env.ok(&["repo", "deny", git_url.to_str().unwrap()]);
+    assert_eq!(env.ok(&["repo", "list"]).trim(), "");
+}
+
+#[test]
+fn repo_deny_all_clears_one_server_only() {
+    let env = TestEnv::new();
+    for i in 0..3 {
+        let r = env.git_repo(
+            &format!("r{i}"),
+            Some(&format!("https://github.com/o/r{i}")),
+        );
+        env.ok(&["repo", "allow", r.to_str().unwrap()]);
+    }
+    let keep = env.git_repo("keep", Some("https://github.com/o/keep"));
+    env.ok(&[
+        "repo",
+        "allow",
+        keep.to_str().unwrap(),
+        "-s",
+        "https://other.example",
+    ]);
+    assert_eq!(env.ok(&["repo", "list"]).lines().count(), 3);
+
+    let out = env.run(&["repo", "deny", "--all"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Denied 3 repositories for http://localhost:3000"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.ok(&["repo", "list"]).trim(), "");
+    assert_eq!(
+        env.ok(&["repo", "list", "-s", "https://other.example"])
+            .trim(),
+        "github.com/o/keep"
+    );
+    // Denying all again is not an error.
+    env.ok(&["repo", "deny", "--all"]);
+}
+
+#[test]
+fn a_malformed_client_id_is_an_error_never_replaced() {
+    let env = TestEnv::new();
+    let p = env
+        .git_repo("proj", Some("https://github.com/o/r"))
+        .canonicalize()
+        .unwrap();
+    let s = "c1c1c1c1-0000-4000-8000-000000000001";
+    env.write_session(&p, s, &[user_line("u1", &p, "hello")]);
+    std::fs::create_dir_all(&env.openctl_home).unwrap();
+    let path = env.openctl_home.join("client-id");
+    std::fs::write(&path, "not-a-uuid\n").unwrap();
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let out = env
+        .cmd(&["share", s, "--allow-repo", "-s", &url])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(path.to_str().unwrap()), "{err}");
+    assert!(err.contains("does not hold a valid client id"), "{err}");
+    assert!(err.contains("not-a-uuid"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "not-a-uuid\n");
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn client_id_is_created_once_as_a_private_uuid() {
+    let env = TestEnv::new();
+    let server = TestServer::start(&env);
+    let _daemon = DaemonGuard { env: &env };
+    let p = env
+        .git_repo("proj", Some("https://github.com/o/r"))
+        .canonicalize()
+        .unwrap();
+    let s = "c2c2c2c2-0000-4000-8000-000000000001";
+    env.write_session(&p, s, &[user_line("u1", &p, "hello")]);
+    let out = env
+        .cmd(&["share", s, "--allow-repo", "-s", &server.url])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let path = env.openctl_home.join("client-id");
+    let id = std::fs::read_to_string(&path).unwrap();
+    let parsed = uuid::Uuid::parse_str(id.trim()).unwrap();
+    assert_eq!(parsed.get_version_num(), 4);
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&env.openctl_home.join("shared-sessions.json")), 0o600);
+    // Used again, never rewritten.
+    let out = env
+        .cmd(&["share", s, "-s", &server.url])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), id);
+}
