@@ -158,6 +158,25 @@ fn planted() -> Vec<(&'static str, String, String)> {
         "Zq8vN3kLp0Wx7TbR2mYcQ4sD9fG",
         "' https://api.example.com",
     );
+    // Hex keys: all-hex values next to key-like names.
+    add(
+        "high_entropy",
+        "ENCRYPTION_KEY=",
+        "d22bc083a7279b0b2455f0dae2d7df539fd077a29effe3c2b668c80ea616813c",
+        "\n",
+    );
+    add(
+        "high_entropy",
+        "SECRET_KEY_BASE=",
+        "9060ded6a87f5a72887836694ccbea0f5d4fb482edb138511958d92b6f3a752a8b1af1d3e40bd03b810d15b5b41c366e9314cdb1d39f5446f7d5597399c76270",
+        "\n",
+    );
+    add(
+        "high_entropy",
+        "  HMAC_SIGNING_KEY: '",
+        "52dc37e6df4ab2db304f93b7224a494c",
+        "'\n",
+    );
     v
 }
 
@@ -251,6 +270,16 @@ fn code_prose_and_placeholders_are_not_secrets() {
         "see docs/the-token-lifecycle-and-refresh.md",
         "-----BEGIN PUBLIC KEY-----",
         "if pem.starts_with(\"-----BEGIN PRIVATE KEY-----\") {",
+        // Hex that is not a secret: UUIDs, commit hashes, checksums.
+        "api_key_id: 550e8400-e29b-41d4-a716-446655440000",
+        "session: 4e1243bd22c66e76c2ba9eddc1f91394e57f9f83",
+        "auth_commit=4e1243bd22c66e76c2ba9eddc1f91394e57f9f83",
+        "signing_key_sha256: d22bc083a7279b0b2455f0dae2d7df539fd077a29effe3c2b668c80ea616813c",
+        "token_checksum = \"d22bc083a7279b0b2455f0dae2d7df539fd077a29effe3c2b668c80ea616813c\"",
+        "SECRET_DIGEST=d22bc083a7279b0b2455f0dae2d7df539fd077a29effe3c2b668c80ea616813c",
+        "cookie-etag: 52dc37e6df4ab2db304f93b7224a494c52dc37e6df4ab2db",
+        "auth_rev: 4e1243bd22c66e76c2ba9eddc1f91394e57f9f83",
+        "cache_key: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     ] {
         let (out, found) = red.redact_str(text);
         assert!(found.is_empty(), "false positive in {text:?}: {found:?}");
