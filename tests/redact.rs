@@ -724,3 +724,135 @@ fn planted_secrets_never_reach_the_server() {
         "redact off sends the text as is"
     );
 }
+
+// ---- end to end: dry run, a bad redact.json, diffs, counts, the log --------
+
+/// Every file under `dir` with its bytes (an empty list when it is missing).
+fn tree(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                out.push((path, bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `share --dry-run` never writes state and never talks to a server, also
+/// for a repository not allowed yet (reported instead of asked for, with
+/// or without `--allow-repo`, off a terminal too).
+#[test]
+fn dry_run_writes_no_state_and_contacts_no_server() {
+    use crate::common::*;
+
+    let env = TestEnv::new();
+    // A "server" that only records whether anyone connected.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let p = env.git_repo("proj", Some("https://github.com/Acme/App"));
+    let p = p.canonicalize().unwrap();
+    let session = "d7a10000-0000-4000-8000-000000000001";
+    let token = "ghp_R4nd0mT0k3nV4lu3F0rT3st1ng0nlyAbCdEf";
+    env.write_session(
+        &p,
+        session,
+        &[
+            user_line("u1", &p, "deploy it"),
+            assistant_line("a1", &p, &format!("export GITHUB_TOKEN={token}")),
+        ],
+    );
+    let note = format!(
+        "repository github.com/Acme/App is not allowed for {url} (sharing would ask, or need --allow-repo)"
+    );
+    let dry_run = |extra: &[&str]| -> std::process::Output {
+        let mut args = vec!["share", session, "--dry-run", "-s", &url];
+        args.extend_from_slice(extra);
+        let out = env.cmd(&args).current_dir(&p).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("nothing was sent"),
+            "{}",
+            stderr(&out)
+        );
+        out
+    };
+
+    // A fresh machine: not even the openctl home is created.
+    let out = dry_run(&[]);
+    assert!(
+        stdout(&out).contains(&format!("Allowed:     no: {note}")),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!env.openctl_home.exists(), "{:?}", tree(&env.openctl_home));
+
+    // Existing state, laid out as no rewrite would keep it.
+    std::fs::create_dir_all(&env.openctl_home).unwrap();
+    std::fs::write(
+        env.openctl_home.join("config.json"),
+        "{\n    \"servers\": {\"http://other.example\": {\"allowedRepos\": [\"github.com/acme/other\"]}},\n    \"futureKey\": [1, 2]\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        env.openctl_home.join("shared-sessions.json"),
+        r#"{"version": 1, "sessions": {"0a0a0a0a-0000-4000-8000-000000000000": {"filePath": "/x.jsonl", "servers": ["http://other.example"], "sharedAt": "2026-11-24T10:00:00.000Z", "serverSessions": {}}}, "extra": true}"#,
+    )
+    .unwrap();
+    let before = tree(&env.openctl_home);
+    let text = stdout(&dry_run(&[]));
+    assert!(text.contains(&note), "{text}");
+    assert!(text.contains("Messages:    2"), "{text}");
+    assert!(text.contains("github_token"), "{text}");
+    assert!(!text.contains(token), "{text}");
+    let text = stdout(&dry_run(&["--allow-repo"]));
+    assert!(
+        text.contains(&format!(
+            "repository github.com/Acme/App is not allowed for {url} (sharing with --allow-repo would allow it)"
+        )),
+        "{text}"
+    );
+    for extra in [&["--json"][..], &["--json", "--allow-repo"][..]] {
+        let v: serde_json::Value = serde_json::from_slice(&dry_run(extra).stdout).unwrap();
+        assert_eq!(v["session"], session);
+        assert_eq!(v["server"], url.as_str());
+        assert_eq!(v["repository"], "github.com/Acme/App");
+        assert_eq!(v["repository_allowed"], false);
+        assert!(
+            v["repository_note"].as_str().unwrap().starts_with(&format!(
+                "repository github.com/Acme/App is not allowed for {url} ("
+            )),
+            "{v}"
+        );
+        assert_eq!(v["messages"], 2);
+        assert_eq!(v["redactions"][0]["kind"], "github_token");
+        assert!(!v.to_string().contains(token));
+    }
+    assert_eq!(
+        tree(&env.openctl_home),
+        before,
+        "a dry run changed the openctl home"
+    );
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("a dry run connected to the server: {other:?}"),
+    }
+
+    // Once allowed, no note.
+    env.ok(&["repo", "allow", p.to_str().unwrap(), "-s", &url]);
+    let v: serde_json::Value = serde_json::from_slice(&dry_run(&["--json"]).stdout).unwrap();
+    assert_eq!(v["repository_allowed"], true);
+    assert!(v["repository_note"].is_null());
+    assert!(!stdout(&dry_run(&[])).contains("Allowed:"));
+}
