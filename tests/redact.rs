@@ -718,6 +718,20 @@ fn planted_secrets_never_reach_the_server() {
         "{pair}"
     );
 
+    // The log tells how many secrets were redacted per session, never them.
+    let log = std::fs::read_to_string(env.openctl_home.join("daemon.log")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains(&format!("session={session}")) && l.contains("redactions=")),
+        "{log}"
+    );
+    for (kind, _, secret) in &planted {
+        assert!(
+            !log.contains(secret.as_str()),
+            "{kind} secret in the daemon log"
+        );
+    }
+
     let raw = stored(&open, &ids[1]);
     assert!(
         raw.contains(first_secret.as_str()),
@@ -726,6 +740,8 @@ fn planted_secrets_never_reach_the_server() {
 }
 
 // ---- end to end: dry run, a bad redact.json, diffs, counts, the log --------
+
+const E2E_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Every file under `dir` with its bytes (an empty list when it is missing).
 fn tree(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
@@ -855,4 +871,255 @@ fn dry_run_writes_no_state_and_contacts_no_server() {
     assert_eq!(v["repository_allowed"], true);
     assert!(v["repository_note"].is_null());
     assert!(!stdout(&dry_run(&[])).contains("Allowed:"));
+}
+
+fn stored_messages(server: &crate::common::TestServer, id: &str) -> (usize, String) {
+    let v = server.get_session(id);
+    (v["messages"].as_array().map_or(0, Vec::len), v.to_string())
+}
+
+fn wait_stored(server: &crate::common::TestServer, id: &str, n: usize) -> String {
+    crate::common::wait_for(&format!("{n} messages stored"), E2E_WAIT, || {
+        let (count, text) = stored_messages(server, id);
+        (count >= n).then_some(text)
+    })
+}
+
+/// Fail closed: while redact.json does not load (at daemon start or edited
+/// while it runs), nothing is sent to servers with redaction on, the error
+/// names the file and the mistake in `daemon status`, servers with
+/// `redact false` go on, and once the file is fixed what waited is sent,
+/// redacted by the user's patterns.
+#[test]
+fn a_bad_redact_json_pauses_redacted_servers_until_fixed() {
+    use crate::common::*;
+
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let guarded = TestServer::start(&env);
+    let open = TestServer::start_with(&env, &env.path().join("open.db"), &[]);
+    let p = env.git_repo("proj", Some("https://github.com/Acme/App"));
+    let p = p.canonicalize().unwrap();
+    let redact_json = env.openctl_home.join("redact.json");
+    let good = r#"{"patterns": [{"name": "codename", "regex": "Project-[A-Z]{6}"}]}"#;
+    std::fs::create_dir_all(&env.openctl_home).unwrap();
+    std::fs::write(&redact_json, good).unwrap();
+    let session = "bad0c0f0-0000-4000-8000-000000000001";
+    let path = env.write_session(
+        &p,
+        session,
+        &[
+            user_line("u0", &p, "prepare the release"),
+            assistant_line("a0", &p, "codename Project-ALPHAX"),
+        ],
+    );
+    env.ok(&["config", "set", "redact", "false", "-s", &open.url]);
+    let mut ids = Vec::new();
+    for server in [&guarded, &open] {
+        let out = env
+            .cmd(&[
+                "share",
+                session,
+                "--allow-repo",
+                "-s",
+                &server.url,
+                "--json",
+            ])
+            .current_dir(&p)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        ids.push(v["server_session_id"].as_str().unwrap().to_string());
+    }
+    let (gid, oid) = (&ids[0], &ids[1]);
+    let text = wait_stored(&guarded, gid, 2);
+    assert!(!text.contains("Project-ALPHAX") && text.contains("[REDACTED:codename]"));
+    assert!(wait_stored(&open, oid, 2).contains("Project-ALPHAX"));
+
+    // A typo while the daemon is stopped; it starts with the bad file.
+    env.ok(&["daemon", "stop"]);
+    std::fs::write(
+        &redact_json,
+        r#"{"patterns": [{"name": "codename", "regex": "Project-[A-Z]{6}"}], "alow": ["x"]}"#,
+    )
+    .unwrap();
+    env.ok(&["daemon", "start"]);
+    let file = redact_json.display().to_string();
+    wait_for("daemon status to show the bad file", E2E_WAIT, || {
+        let err = daemon_status(&env)["redaction_error"].as_str()?.to_string();
+        (err.contains(&file) && err.contains("alow")).then_some(())
+    });
+    let secret_line = "next: Project-BRAVOX with AKIAZ3MPLEQ7RT5XW2YB";
+    append(&path, &[assistant_line("a1", &p, secret_line)]);
+    assert!(
+        wait_stored(&open, oid, 3).contains("Project-BRAVOX"),
+        "redact false goes on"
+    );
+    let pair = wait_for("the redacted pair to pause", E2E_WAIT, || {
+        let pair = daemon_pair(&env, session, &guarded.url)?;
+        let err = pair["last_error"].as_str()?;
+        (pair["state"] == "retrying" && err.contains(&file) && err.contains("alow")).then_some(pair)
+    });
+    assert!(
+        pair["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("nothing is sent"),
+        "{pair}"
+    );
+    assert!(pair["lag_bytes"].as_u64().unwrap() > 0, "{pair}");
+    let (count, text) = stored_messages(&guarded, gid);
+    assert_eq!(count, 2, "nothing was sent while paused");
+    assert!(!text.contains("Project-BRAVOX") && !text.contains("AKIAZ3MPLEQ7RT5XW2YB"));
+    let shown = env.ok(&["daemon", "status"]);
+    assert!(
+        shown.contains("redaction: ") && shown.contains("alow"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("retrying") && shown.contains("last error:"),
+        "{shown}"
+    );
+
+    // Fixed: what waited is sent from the cursor, with the user's pattern.
+    std::fs::write(&redact_json, good).unwrap();
+    let text = wait_stored(&guarded, gid, 3);
+    assert!(!text.contains("Project-BRAVOX") && !text.contains("AKIAZ3MPLEQ7RT5XW2YB"));
+    assert!(
+        text.contains("next: [REDACTED:codename] with [REDACTED:aws_access_key]"),
+        "{text}"
+    );
+    wait_for("the pair to stream again", E2E_WAIT, || {
+        let st = daemon_status(&env);
+        let pair = daemon_pair(&env, session, &guarded.url)?;
+        (st["redaction_error"].is_null()
+            && pair["state"] == "streaming"
+            && pair["last_error"].is_null())
+        .then_some(())
+    });
+
+    // Broken while the daemon runs: paused again at once.
+    std::fs::write(
+        &redact_json,
+        r#"{"patterns": [{"name": "codename", "regex": "Project-([A-Z]{6}"}]}"#,
+    )
+    .unwrap();
+    wait_for("the regex error in daemon status", E2E_WAIT, || {
+        let err = daemon_status(&env)["redaction_error"].as_str()?.to_string();
+        err.contains("invalid regex").then_some(())
+    });
+    append(&path, &[assistant_line("a2", &p, "then Project-CHARLI")]);
+    assert!(wait_stored(&open, oid, 4).contains("Project-CHARLI"));
+    wait_for("the redacted pair to pause again", E2E_WAIT, || {
+        let pair = daemon_pair(&env, session, &guarded.url)?;
+        (pair["state"] == "retrying" && pair["last_error"].as_str()?.contains("invalid regex"))
+            .then_some(())
+    });
+    assert_eq!(stored_messages(&guarded, gid).0, 3);
+    std::fs::write(&redact_json, good).unwrap();
+    let text = wait_stored(&guarded, gid, 4);
+    assert!(!text.contains("Project-CHARLI") && text.contains("then [REDACTED:codename]"));
+
+    let log = std::fs::read_to_string(env.openctl_home.join("daemon.log")).unwrap();
+    assert!(log.contains(&file) && log.contains("alow"), "{log}");
+    for secret in [
+        "Project-ALPHAX",
+        "Project-BRAVOX",
+        "Project-CHARLI",
+        "AKIAZ3MPLEQ7RT5XW2YB",
+    ] {
+        assert!(!log.contains(secret), "{secret} in the daemon log");
+    }
+}
+
+/// A secret in a file the session edits reaches the server only through
+/// the diff: there it is replaced by its marker. Title and diff redactions
+/// count in `daemon status`, and the log has the counts, never the secrets.
+#[test]
+fn secrets_in_an_edited_file_are_redacted_from_the_diff() {
+    use crate::common::*;
+
+    let env = TestEnv::new();
+    let server = TestServer::start(&env);
+    let repo = env.git_repo("proj", Some("https://github.com/acme/proj.git"));
+    write_config(&env, &[&server.url], "github.com/acme/proj", json!({}));
+    let session = "d1ff0000-0000-4000-8000-000000000001";
+    let password = "Tr0ub4dor&3x";
+    let token = "ghp_R4nd0mT0k3nV4lu3F0rT3st1ng0nlyAbCdEf";
+    let aws = "AKIAZ3MPLEQ7RT5XW2YB";
+    let file = repo.join("app.env");
+    std::fs::write(
+        &file,
+        format!("DB_HOST=db.internal\nDB_PASSWORD={password}\nGITHUB_TOKEN={token}\n"),
+    )
+    .unwrap();
+    // The tool call itself holds no secret: only the file on disk does.
+    let edit = json!({
+        "type": "assistant", "uuid": "a1", "cwd": repo,
+        "message": {"role": "assistant", "content": [
+            {"type": "tool_use", "id": "toolu_1", "name": "Edit",
+             "input": {"file_path": file, "old_string": "DB_HOST=localhost",
+                       "new_string": "DB_HOST=db.internal"}}]}
+    })
+    .to_string();
+    let path = env.write_session(
+        &repo,
+        session,
+        &[user_line("u0", &repo, &format!("use key {aws}")), edit],
+    );
+    write_shares(&env, &[(session, &path, &[&server.url])]);
+    let _daemon = DaemonGuard::start(&env);
+    let id = wait_for("the server session", E2E_WAIT, || {
+        daemon_pair(&env, session, &server.url)?["server_session_id"]
+            .as_str()
+            .map(str::to_string)
+    });
+    let diff = wait_for("the diff on the server", E2E_WAIT, || {
+        server.get_session(&id)["diffs"].as_array()?.first()?["diff"]
+            .as_str()
+            .map(str::to_string)
+    });
+    assert!(diff.contains("+DB_HOST=db.internal"), "{diff}");
+    assert!(diff.contains("+DB_PASSWORD=[REDACTED:password]"), "{diff}");
+    assert!(
+        diff.contains("+GITHUB_TOKEN=[REDACTED:github_token]"),
+        "{diff}"
+    );
+    let title = wait_for("the title", E2E_WAIT, || {
+        let t = server.get_session(&id)["session"]["title"]
+            .as_str()?
+            .to_string();
+        (t != "Live Session").then_some(t)
+    });
+    assert_eq!(title, "use key [REDACTED:aws_access_key]");
+    let stored = server.get_session(&id).to_string();
+    for secret in [password, token, aws] {
+        assert!(!stored.contains(secret), "{secret} reached the server");
+    }
+    // 1 in the prompt, 1 in the title, 2 in the diff.
+    let pair = wait_for("4 redactions counted", E2E_WAIT, || {
+        daemon_pair(&env, session, &server.url).filter(|p| p["redactions"] == 4)
+    });
+    assert_eq!(pair["messages_sent"], 2, "{pair}");
+    assert!(env.ok(&["daemon", "status"]).contains("redactions 4"));
+
+    let log = std::fs::read_to_string(env.openctl_home.join("daemon.log")).unwrap();
+    let counted: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(&format!("session={session}")) && l.contains("redactions="))
+        .collect();
+    for what in ["before sending", "from the title", "from the diff"] {
+        assert!(
+            counted.iter().any(|l| l.contains(what)),
+            "no count {what} in the log:\n{log}"
+        );
+    }
+    assert!(
+        counted.iter().any(|l| l.contains("redactions=2")),
+        "{counted:#?}"
+    );
+    for secret in [password, token, aws] {
+        assert!(!log.contains(secret), "{secret} in the daemon log");
+    }
 }
