@@ -512,9 +512,10 @@ fn fixtures_ordinary_content_is_unchanged() {
         strings += m.content_blocks.len();
     }
     assert!(strings > 600);
-    // The real transcripts hold UUIDs, commit hashes, base64 screenshots,
-    // paths, code and one already-masked token (`Token: gho_*****…` in the
-    // 2.1.112 transcript): none of it is a secret.
+    // The real transcripts hold UUIDs, commit hashes, paths, code and one
+    // already-masked token (`Token: gho_*****…` in the 2.1.112 transcript):
+    // none of it is a secret. They hold no image: base64 screenshots are
+    // covered by `large_base64_png_screenshots_survive_untouched`.
     assert!(
         changed.is_empty(),
         "false positives: {:#?}",
@@ -737,6 +738,159 @@ fn planted_secrets_never_reach_the_server() {
         raw.contains(first_secret.as_str()),
         "redact off sends the text as is"
     );
+}
+
+// ---- base64 images ----------------------------------------------------------
+
+/// Standard base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.len();
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= n {
+                out.push(ALPHABET[(v >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The bytes a base64 text without padding (a multiple of 4 characters)
+/// encodes.
+fn unbase64(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {c}"),
+    };
+    assert_eq!(text.len() % 4, 0);
+    let mut out = Vec::new();
+    for group in text.as_bytes().chunks(4) {
+        let v = group
+            .iter()
+            .fold(0u32, |acc, &c| (acc << 6) | u32::from(value(c)));
+        out.extend_from_slice(&v.to_be_bytes()[1..]);
+    }
+    out
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let start = out.len();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let crc = crc32(&out[start..]);
+    out.extend_from_slice(&crc.to_be_bytes());
+}
+
+/// Runs that look like secrets to the rules when they are read as text
+/// (word-bounded AWS and Google key shapes), placed at 3-byte-aligned
+/// offsets so the PNG's base64 contains them verbatim. Random base64 holds
+/// such runs by chance; these make it certain.
+const KEY_SHAPED_RUNS: [&str; 2] = [
+    "+AKIAZ3MPLEQ7RT5XW2YB/xy",
+    "/AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q+Zz",
+];
+
+/// A real PNG (signature, IHDR, one IDAT, IEND, valid CRCs) of `size`
+/// bytes: a 1280x800 screenshot whose compressed pixel stream is noise.
+fn screenshot_png(size: usize) -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&1280u32.to_be_bytes());
+    ihdr.extend_from_slice(&800u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]); // 8-bit RGBA
+    png_chunk(&mut png, b"IHDR", &ihdr);
+    let idat_start = png.len() + 8;
+    let mut rng = fastrand::Rng::with_seed(0x5c4ee9);
+    let mut idat: Vec<u8> = vec![0x78, 0x9c];
+    idat.extend((0..size).map(|_| rng.u8(..)));
+    for (i, run) in KEY_SHAPED_RUNS.iter().enumerate() {
+        let padded = format!("{run}{}", "A".repeat((4 - run.len() % 4) % 4));
+        let bytes = unbase64(&padded);
+        let at = (size / 3 * (i + 1)).next_multiple_of(3);
+        let offset = at - idat_start;
+        idat[offset..offset + bytes.len()].copy_from_slice(&bytes);
+    }
+    png_chunk(&mut png, b"IDAT", &idat);
+    png_chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+/// A screenshot pasted into Claude Code is a base64 PNG block of the user's
+/// message: binary data that must reach the server byte for byte, however
+/// many key-shaped runs it happens to contain, while the text next to it is
+/// still redacted. (Screenshots inside tool results become `[image]` text
+/// in the wire format: see the transcript module.)
+#[test]
+fn large_base64_png_screenshots_survive_untouched() {
+    let red = redactor();
+    let png = screenshot_png(1536 * 1024);
+    let data = base64(&png);
+    assert!(data.starts_with("iVBORw0KGgo"), "a PNG's base64");
+    assert!(data.len() > 2_000_000);
+    for run in KEY_SHAPED_RUNS {
+        assert!(data.contains(run), "{run} not in the image data");
+    }
+    // Read as text, the data would be redacted: the test can fail.
+    assert!(red.find(&data).len() >= 2);
+
+    let image = json!({"type": "image", "source": {
+        "type": "base64", "media_type": "image/png", "data": data}});
+    let pasted = json!({
+        "type": "user", "uuid": "11111111-2222-4333-8444-555555555555", "cwd": "/p",
+        "timestamp": "2026-11-24T10:00:00.000Z",
+        "message": {"role": "user", "content": [
+            image,
+            {"type": "text", "text": "why does login fail? the key is AKIAZ3MPLEQ7RT5XW2YB"},
+            image]}
+    });
+    let Line::Message(original) = parse_line(pasted.to_string().as_bytes()) else {
+        panic!("not a message");
+    };
+    let mut check = (*original).clone();
+    let found = red.redact_message(&mut check);
+    assert_eq!(found.len(), 1, "only the secret in the text: {found:?}");
+    assert_eq!(found[0].path, "content_blocks[1].text");
+    let (sent, n) = openctl::daemon::stream::prepare_for_send((*original).clone(), Some(&red));
+    assert_eq!(n, 1);
+    assert_eq!(sent, check);
+    assert_eq!(
+        sent.content_blocks[1]["text"],
+        "why does login fail? the key is [REDACTED:aws_access_key]"
+    );
+    for i in [0, 2] {
+        assert_eq!(sent.content_blocks[i], image, "image block {i} changed");
+        assert_eq!(sent.content_blocks[i]["source"]["data"], data.as_str());
+    }
 }
 
 // ---- end to end: dry run, a bad redact.json, diffs, counts, the log --------
