@@ -234,11 +234,7 @@ fn session_names_resolve() {
 fn share_denied_repo_without_tty_exits_2_with_hint() {
     let env = TestEnv::new();
     let p = three_sessions(&env);
-    let out = env
-        .cmd(&["share", A, "--dry-run"])
-        .current_dir(&p)
-        .output()
-        .unwrap();
+    let out = env.cmd(&["share", A]).current_dir(&p).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(

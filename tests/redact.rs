@@ -158,6 +158,25 @@ fn planted() -> Vec<(&'static str, String, String)> {
         "Zq8vN3kLp0Wx7TbR2mYcQ4sD9fG",
         "' https://api.example.com",
     );
+    // Hex keys: all-hex values next to key-like names.
+    add(
+        "high_entropy",
+        "ENCRYPTION_KEY=",
+        "d22bc083a7279b0b2455f0dae2d7df539fd077a29effe3c2b668c80ea616813c",
+        "\n",
+    );
+    add(
+        "high_entropy",
+        "SECRET_KEY_BASE=",
+        "9060ded6a87f5a72887836694ccbea0f5d4fb482edb138511958d92b6f3a752a8b1af1d3e40bd03b810d15b5b41c366e9314cdb1d39f5446f7d5597399c76270",
+        "\n",
+    );
+    add(
+        "high_entropy",
+        "  HMAC_SIGNING_KEY: '",
+        "52dc37e6df4ab2db304f93b7224a494c",
+        "'\n",
+    );
     v
 }
 
@@ -251,6 +270,16 @@ fn code_prose_and_placeholders_are_not_secrets() {
         "see docs/the-token-lifecycle-and-refresh.md",
         "-----BEGIN PUBLIC KEY-----",
         "if pem.starts_with(\"-----BEGIN PRIVATE KEY-----\") {",
+        // Hex that is not a secret: UUIDs, commit hashes, checksums.
+        "api_key_id: 550e8400-e29b-41d4-a716-446655440000",
+        "session: 4e1243bd22c66e76c2ba9eddc1f91394e57f9f83",
+        "auth_commit=4e1243bd22c66e76c2ba9eddc1f91394e57f9f83",
+        "signing_key_sha256: d22bc083a7279b0b2455f0dae2d7df539fd077a29effe3c2b668c80ea616813c",
+        "token_checksum = \"d22bc083a7279b0b2455f0dae2d7df539fd077a29effe3c2b668c80ea616813c\"",
+        "SECRET_DIGEST=d22bc083a7279b0b2455f0dae2d7df539fd077a29effe3c2b668c80ea616813c",
+        "cookie-etag: 52dc37e6df4ab2db304f93b7224a494c52dc37e6df4ab2db",
+        "auth_rev: 4e1243bd22c66e76c2ba9eddc1f91394e57f9f83",
+        "cache_key: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     ] {
         let (out, found) = red.redact_str(text);
         assert!(found.is_empty(), "false positive in {text:?}: {found:?}");
@@ -483,9 +512,10 @@ fn fixtures_ordinary_content_is_unchanged() {
         strings += m.content_blocks.len();
     }
     assert!(strings > 600);
-    // The real transcripts hold UUIDs, commit hashes, base64 screenshots,
-    // paths, code and one already-masked token (`Token: gho_*****…` in the
-    // 2.1.112 transcript): none of it is a secret.
+    // The real transcripts hold UUIDs, commit hashes, paths, code and one
+    // already-masked token (`Token: gho_*****…` in the 2.1.112 transcript):
+    // none of it is a secret. They hold no image: base64 screenshots are
+    // covered by `large_base64_png_screenshots_survive_untouched`.
     assert!(
         changed.is_empty(),
         "false positives: {:#?}",
@@ -689,9 +719,561 @@ fn planted_secrets_never_reach_the_server() {
         "{pair}"
     );
 
+    // The log tells how many secrets were redacted per session, never them.
+    let log = std::fs::read_to_string(env.openctl_home.join("daemon.log")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains(&format!("session={session}")) && l.contains("redactions=")),
+        "{log}"
+    );
+    for (kind, _, secret) in &planted {
+        assert!(
+            !log.contains(secret.as_str()),
+            "{kind} secret in the daemon log"
+        );
+    }
+
     let raw = stored(&open, &ids[1]);
     assert!(
         raw.contains(first_secret.as_str()),
         "redact off sends the text as is"
     );
+}
+
+// ---- base64 images ----------------------------------------------------------
+
+/// Standard base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.len();
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= n {
+                out.push(ALPHABET[(v >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The bytes a base64 text without padding (a multiple of 4 characters)
+/// encodes.
+fn unbase64(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {c}"),
+    };
+    assert_eq!(text.len() % 4, 0);
+    let mut out = Vec::new();
+    for group in text.as_bytes().chunks(4) {
+        let v = group
+            .iter()
+            .fold(0u32, |acc, &c| (acc << 6) | u32::from(value(c)));
+        out.extend_from_slice(&v.to_be_bytes()[1..]);
+    }
+    out
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let start = out.len();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let crc = crc32(&out[start..]);
+    out.extend_from_slice(&crc.to_be_bytes());
+}
+
+/// Runs that look like secrets to the rules when they are read as text
+/// (word-bounded AWS and Google key shapes), placed at 3-byte-aligned
+/// offsets so the PNG's base64 contains them verbatim. Random base64 holds
+/// such runs by chance; these make it certain.
+const KEY_SHAPED_RUNS: [&str; 2] = [
+    "+AKIAZ3MPLEQ7RT5XW2YB/xy",
+    "/AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q+Zz",
+];
+
+/// A real PNG (signature, IHDR, one IDAT, IEND, valid CRCs) of `size`
+/// bytes: a 1280x800 screenshot whose compressed pixel stream is noise.
+fn screenshot_png(size: usize) -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&1280u32.to_be_bytes());
+    ihdr.extend_from_slice(&800u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]); // 8-bit RGBA
+    png_chunk(&mut png, b"IHDR", &ihdr);
+    let idat_start = png.len() + 8;
+    let mut rng = fastrand::Rng::with_seed(0x5c4ee9);
+    let mut idat: Vec<u8> = vec![0x78, 0x9c];
+    idat.extend((0..size).map(|_| rng.u8(..)));
+    for (i, run) in KEY_SHAPED_RUNS.iter().enumerate() {
+        let padded = format!("{run}{}", "A".repeat((4 - run.len() % 4) % 4));
+        let bytes = unbase64(&padded);
+        let at = (size / 3 * (i + 1)).next_multiple_of(3);
+        let offset = at - idat_start;
+        idat[offset..offset + bytes.len()].copy_from_slice(&bytes);
+    }
+    png_chunk(&mut png, b"IDAT", &idat);
+    png_chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+/// A screenshot pasted into Claude Code is a base64 PNG block of the user's
+/// message: binary data that must reach the server byte for byte, however
+/// many key-shaped runs it happens to contain, while the text next to it is
+/// still redacted. (Screenshots inside tool results become `[image]` text
+/// in the wire format: see the transcript module.)
+#[test]
+fn large_base64_png_screenshots_survive_untouched() {
+    let red = redactor();
+    let png = screenshot_png(1536 * 1024);
+    let data = base64(&png);
+    assert!(data.starts_with("iVBORw0KGgo"), "a PNG's base64");
+    assert!(data.len() > 2_000_000);
+    for run in KEY_SHAPED_RUNS {
+        assert!(data.contains(run), "{run} not in the image data");
+    }
+    // Read as text, the data would be redacted: the test can fail.
+    assert!(red.find(&data).len() >= 2);
+
+    let image = json!({"type": "image", "source": {
+        "type": "base64", "media_type": "image/png", "data": data}});
+    let pasted = json!({
+        "type": "user", "uuid": "11111111-2222-4333-8444-555555555555", "cwd": "/p",
+        "timestamp": "2026-11-24T10:00:00.000Z",
+        "message": {"role": "user", "content": [
+            image,
+            {"type": "text", "text": "why does login fail? the key is AKIAZ3MPLEQ7RT5XW2YB"},
+            image]}
+    });
+    let Line::Message(original) = parse_line(pasted.to_string().as_bytes()) else {
+        panic!("not a message");
+    };
+    let mut check = (*original).clone();
+    let found = red.redact_message(&mut check);
+    assert_eq!(found.len(), 1, "only the secret in the text: {found:?}");
+    assert_eq!(found[0].path, "content_blocks[1].text");
+    let (sent, n) = openctl::daemon::stream::prepare_for_send((*original).clone(), Some(&red));
+    assert_eq!(n, 1);
+    assert_eq!(sent, check);
+    assert_eq!(
+        sent.content_blocks[1]["text"],
+        "why does login fail? the key is [REDACTED:aws_access_key]"
+    );
+    for i in [0, 2] {
+        assert_eq!(sent.content_blocks[i], image, "image block {i} changed");
+        assert_eq!(sent.content_blocks[i]["source"]["data"], data.as_str());
+    }
+}
+
+// ---- end to end: dry run, a bad redact.json, diffs, counts, the log --------
+
+const E2E_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Every file under `dir` with its bytes (an empty list when it is missing).
+fn tree(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                out.push((path, bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `share --dry-run` never writes state and never talks to a server, also
+/// for a repository not allowed yet (reported instead of asked for, with
+/// or without `--allow-repo`, off a terminal too).
+#[test]
+fn dry_run_writes_no_state_and_contacts_no_server() {
+    use crate::common::*;
+
+    let env = TestEnv::new();
+    // A "server" that only records whether anyone connected.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let p = env.git_repo("proj", Some("https://github.com/Acme/App"));
+    let p = p.canonicalize().unwrap();
+    let session = "d7a10000-0000-4000-8000-000000000001";
+    let token = "ghp_R4nd0mT0k3nV4lu3F0rT3st1ng0nlyAbCdEf";
+    env.write_session(
+        &p,
+        session,
+        &[
+            user_line("u1", &p, "deploy it"),
+            assistant_line("a1", &p, &format!("export GITHUB_TOKEN={token}")),
+        ],
+    );
+    let note = format!(
+        "repository github.com/Acme/App is not allowed for {url} (sharing would ask, or need --allow-repo)"
+    );
+    let dry_run = |extra: &[&str]| -> std::process::Output {
+        let mut args = vec!["share", session, "--dry-run", "-s", &url];
+        args.extend_from_slice(extra);
+        let out = env.cmd(&args).current_dir(&p).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("nothing was sent"),
+            "{}",
+            stderr(&out)
+        );
+        out
+    };
+
+    // A fresh machine: not even the openctl home is created.
+    let out = dry_run(&[]);
+    assert!(
+        stdout(&out).contains(&format!("Allowed:     no: {note}")),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!env.openctl_home.exists(), "{:?}", tree(&env.openctl_home));
+
+    // Existing state, laid out as no rewrite would keep it.
+    std::fs::create_dir_all(&env.openctl_home).unwrap();
+    std::fs::write(
+        env.openctl_home.join("config.json"),
+        "{\n    \"servers\": {\"http://other.example\": {\"allowedRepos\": [\"github.com/acme/other\"]}},\n    \"futureKey\": [1, 2]\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        env.openctl_home.join("shared-sessions.json"),
+        r#"{"version": 1, "sessions": {"0a0a0a0a-0000-4000-8000-000000000000": {"filePath": "/x.jsonl", "servers": ["http://other.example"], "sharedAt": "2026-11-24T10:00:00.000Z", "serverSessions": {}}}, "extra": true}"#,
+    )
+    .unwrap();
+    let before = tree(&env.openctl_home);
+    let text = stdout(&dry_run(&[]));
+    assert!(text.contains(&note), "{text}");
+    assert!(text.contains("Messages:    2"), "{text}");
+    assert!(text.contains("github_token"), "{text}");
+    assert!(!text.contains(token), "{text}");
+    let text = stdout(&dry_run(&["--allow-repo"]));
+    assert!(
+        text.contains(&format!(
+            "repository github.com/Acme/App is not allowed for {url} (sharing with --allow-repo would allow it)"
+        )),
+        "{text}"
+    );
+    for extra in [&["--json"][..], &["--json", "--allow-repo"][..]] {
+        let v: serde_json::Value = serde_json::from_slice(&dry_run(extra).stdout).unwrap();
+        assert_eq!(v["session"], session);
+        assert_eq!(v["server"], url.as_str());
+        assert_eq!(v["repository"], "github.com/Acme/App");
+        assert_eq!(v["repository_allowed"], false);
+        assert!(
+            v["repository_note"].as_str().unwrap().starts_with(&format!(
+                "repository github.com/Acme/App is not allowed for {url} ("
+            )),
+            "{v}"
+        );
+        assert_eq!(v["messages"], 2);
+        assert_eq!(v["redactions"][0]["kind"], "github_token");
+        assert!(!v.to_string().contains(token));
+    }
+    assert_eq!(
+        tree(&env.openctl_home),
+        before,
+        "a dry run changed the openctl home"
+    );
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("a dry run connected to the server: {other:?}"),
+    }
+
+    // Once allowed, no note.
+    env.ok(&["repo", "allow", p.to_str().unwrap(), "-s", &url]);
+    let v: serde_json::Value = serde_json::from_slice(&dry_run(&["--json"]).stdout).unwrap();
+    assert_eq!(v["repository_allowed"], true);
+    assert!(v["repository_note"].is_null());
+    assert!(!stdout(&dry_run(&[])).contains("Allowed:"));
+}
+
+fn stored_messages(server: &crate::common::TestServer, id: &str) -> (usize, String) {
+    let v = server.get_session(id);
+    (v["messages"].as_array().map_or(0, Vec::len), v.to_string())
+}
+
+fn wait_stored(server: &crate::common::TestServer, id: &str, n: usize) -> String {
+    crate::common::wait_for(&format!("{n} messages stored"), E2E_WAIT, || {
+        let (count, text) = stored_messages(server, id);
+        (count >= n).then_some(text)
+    })
+}
+
+/// Fail closed: while redact.json does not load (at daemon start or edited
+/// while it runs), nothing is sent to servers with redaction on, the error
+/// names the file and the mistake in `daemon status`, servers with
+/// `redact false` go on, and once the file is fixed what waited is sent,
+/// redacted by the user's patterns.
+#[test]
+fn a_bad_redact_json_pauses_redacted_servers_until_fixed() {
+    use crate::common::*;
+
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let guarded = TestServer::start(&env);
+    let open = TestServer::start_with(&env, &env.path().join("open.db"), &[]);
+    let p = env.git_repo("proj", Some("https://github.com/Acme/App"));
+    let p = p.canonicalize().unwrap();
+    let redact_json = env.openctl_home.join("redact.json");
+    let good = r#"{"patterns": [{"name": "codename", "regex": "Project-[A-Z]{6}"}]}"#;
+    std::fs::create_dir_all(&env.openctl_home).unwrap();
+    std::fs::write(&redact_json, good).unwrap();
+    let session = "bad0c0f0-0000-4000-8000-000000000001";
+    let path = env.write_session(
+        &p,
+        session,
+        &[
+            user_line("u0", &p, "prepare the release"),
+            assistant_line("a0", &p, "codename Project-ALPHAX"),
+        ],
+    );
+    env.ok(&["config", "set", "redact", "false", "-s", &open.url]);
+    let mut ids = Vec::new();
+    for server in [&guarded, &open] {
+        let out = env
+            .cmd(&[
+                "share",
+                session,
+                "--allow-repo",
+                "-s",
+                &server.url,
+                "--json",
+            ])
+            .current_dir(&p)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        ids.push(v["server_session_id"].as_str().unwrap().to_string());
+    }
+    let (gid, oid) = (&ids[0], &ids[1]);
+    let text = wait_stored(&guarded, gid, 2);
+    assert!(!text.contains("Project-ALPHAX") && text.contains("[REDACTED:codename]"));
+    assert!(wait_stored(&open, oid, 2).contains("Project-ALPHAX"));
+
+    // A typo while the daemon is stopped; it starts with the bad file.
+    env.ok(&["daemon", "stop"]);
+    std::fs::write(
+        &redact_json,
+        r#"{"patterns": [{"name": "codename", "regex": "Project-[A-Z]{6}"}], "alow": ["x"]}"#,
+    )
+    .unwrap();
+    env.ok(&["daemon", "start"]);
+    let file = redact_json.display().to_string();
+    wait_for("daemon status to show the bad file", E2E_WAIT, || {
+        let err = daemon_status(&env)["redaction_error"].as_str()?.to_string();
+        (err.contains(&file) && err.contains("alow")).then_some(())
+    });
+    let secret_line = "next: Project-BRAVOX with AKIAZ3MPLEQ7RT5XW2YB";
+    append(&path, &[assistant_line("a1", &p, secret_line)]);
+    assert!(
+        wait_stored(&open, oid, 3).contains("Project-BRAVOX"),
+        "redact false goes on"
+    );
+    let pair = wait_for("the redacted pair to pause", E2E_WAIT, || {
+        let pair = daemon_pair(&env, session, &guarded.url)?;
+        let err = pair["last_error"].as_str()?;
+        (pair["state"] == "retrying" && err.contains(&file) && err.contains("alow")).then_some(pair)
+    });
+    assert!(
+        pair["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("nothing is sent"),
+        "{pair}"
+    );
+    assert!(pair["lag_bytes"].as_u64().unwrap() > 0, "{pair}");
+    let (count, text) = stored_messages(&guarded, gid);
+    assert_eq!(count, 2, "nothing was sent while paused");
+    assert!(!text.contains("Project-BRAVOX") && !text.contains("AKIAZ3MPLEQ7RT5XW2YB"));
+    let shown = env.ok(&["daemon", "status"]);
+    assert!(
+        shown.contains("redaction: ") && shown.contains("alow"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("retrying") && shown.contains("last error:"),
+        "{shown}"
+    );
+
+    // Fixed: what waited is sent from the cursor, with the user's pattern.
+    std::fs::write(&redact_json, good).unwrap();
+    let text = wait_stored(&guarded, gid, 3);
+    assert!(!text.contains("Project-BRAVOX") && !text.contains("AKIAZ3MPLEQ7RT5XW2YB"));
+    assert!(
+        text.contains("next: [REDACTED:codename] with [REDACTED:aws_access_key]"),
+        "{text}"
+    );
+    wait_for("the pair to stream again", E2E_WAIT, || {
+        let st = daemon_status(&env);
+        let pair = daemon_pair(&env, session, &guarded.url)?;
+        (st["redaction_error"].is_null()
+            && pair["state"] == "streaming"
+            && pair["last_error"].is_null())
+        .then_some(())
+    });
+
+    // Broken while the daemon runs: paused again at once.
+    std::fs::write(
+        &redact_json,
+        r#"{"patterns": [{"name": "codename", "regex": "Project-([A-Z]{6}"}]}"#,
+    )
+    .unwrap();
+    wait_for("the regex error in daemon status", E2E_WAIT, || {
+        let err = daemon_status(&env)["redaction_error"].as_str()?.to_string();
+        err.contains("invalid regex").then_some(())
+    });
+    append(&path, &[assistant_line("a2", &p, "then Project-CHARLI")]);
+    assert!(wait_stored(&open, oid, 4).contains("Project-CHARLI"));
+    wait_for("the redacted pair to pause again", E2E_WAIT, || {
+        let pair = daemon_pair(&env, session, &guarded.url)?;
+        (pair["state"] == "retrying" && pair["last_error"].as_str()?.contains("invalid regex"))
+            .then_some(())
+    });
+    assert_eq!(stored_messages(&guarded, gid).0, 3);
+    std::fs::write(&redact_json, good).unwrap();
+    let text = wait_stored(&guarded, gid, 4);
+    assert!(!text.contains("Project-CHARLI") && text.contains("then [REDACTED:codename]"));
+
+    let log = std::fs::read_to_string(env.openctl_home.join("daemon.log")).unwrap();
+    assert!(log.contains(&file) && log.contains("alow"), "{log}");
+    for secret in [
+        "Project-ALPHAX",
+        "Project-BRAVOX",
+        "Project-CHARLI",
+        "AKIAZ3MPLEQ7RT5XW2YB",
+    ] {
+        assert!(!log.contains(secret), "{secret} in the daemon log");
+    }
+}
+
+/// A secret in a file the session edits reaches the server only through
+/// the diff: there it is replaced by its marker. Title and diff redactions
+/// count in `daemon status`, and the log has the counts, never the secrets.
+#[test]
+fn secrets_in_an_edited_file_are_redacted_from_the_diff() {
+    use crate::common::*;
+
+    let env = TestEnv::new();
+    let server = TestServer::start(&env);
+    let repo = env.git_repo("proj", Some("https://github.com/acme/proj.git"));
+    write_config(&env, &[&server.url], "github.com/acme/proj", json!({}));
+    let session = "d1ff0000-0000-4000-8000-000000000001";
+    let password = "Tr0ub4dor&3x";
+    let token = "ghp_R4nd0mT0k3nV4lu3F0rT3st1ng0nlyAbCdEf";
+    let aws = "AKIAZ3MPLEQ7RT5XW2YB";
+    let file = repo.join("app.env");
+    std::fs::write(
+        &file,
+        format!("DB_HOST=db.internal\nDB_PASSWORD={password}\nGITHUB_TOKEN={token}\n"),
+    )
+    .unwrap();
+    // The tool call itself holds no secret: only the file on disk does.
+    let edit = json!({
+        "type": "assistant", "uuid": "a1", "cwd": repo,
+        "message": {"role": "assistant", "content": [
+            {"type": "tool_use", "id": "toolu_1", "name": "Edit",
+             "input": {"file_path": file, "old_string": "DB_HOST=localhost",
+                       "new_string": "DB_HOST=db.internal"}}]}
+    })
+    .to_string();
+    let path = env.write_session(
+        &repo,
+        session,
+        &[user_line("u0", &repo, &format!("use key {aws}")), edit],
+    );
+    write_shares(&env, &[(session, &path, &[&server.url])]);
+    let _daemon = DaemonGuard::start(&env);
+    let id = wait_for("the server session", E2E_WAIT, || {
+        daemon_pair(&env, session, &server.url)?["server_session_id"]
+            .as_str()
+            .map(str::to_string)
+    });
+    let diff = wait_for("the diff on the server", E2E_WAIT, || {
+        server.get_session(&id)["diffs"].as_array()?.first()?["diff"]
+            .as_str()
+            .map(str::to_string)
+    });
+    assert!(diff.contains("+DB_HOST=db.internal"), "{diff}");
+    assert!(diff.contains("+DB_PASSWORD=[REDACTED:password]"), "{diff}");
+    assert!(
+        diff.contains("+GITHUB_TOKEN=[REDACTED:github_token]"),
+        "{diff}"
+    );
+    let title = wait_for("the title", E2E_WAIT, || {
+        let t = server.get_session(&id)["session"]["title"]
+            .as_str()?
+            .to_string();
+        (t != "Live Session").then_some(t)
+    });
+    assert_eq!(title, "use key [REDACTED:aws_access_key]");
+    let stored = server.get_session(&id).to_string();
+    for secret in [password, token, aws] {
+        assert!(!stored.contains(secret), "{secret} reached the server");
+    }
+    // 1 in the prompt, 1 in the title, 2 in the diff.
+    let pair = wait_for("4 redactions counted", E2E_WAIT, || {
+        daemon_pair(&env, session, &server.url).filter(|p| p["redactions"] == 4)
+    });
+    assert_eq!(pair["messages_sent"], 2, "{pair}");
+    assert!(env.ok(&["daemon", "status"]).contains("redactions 4"));
+
+    let log = std::fs::read_to_string(env.openctl_home.join("daemon.log")).unwrap();
+    let counted: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(&format!("session={session}")) && l.contains("redactions="))
+        .collect();
+    for what in ["before sending", "from the title", "from the diff"] {
+        assert!(
+            counted.iter().any(|l| l.contains(what)),
+            "no count {what} in the log:\n{log}"
+        );
+    }
+    assert!(
+        counted.iter().any(|l| l.contains("redactions=2")),
+        "{counted:#?}"
+    );
+    for secret in [password, token, aws] {
+        assert!(!log.contains(secret), "{secret} in the daemon log");
+    }
 }

@@ -61,6 +61,9 @@ fn show_status(args: &DaemonStatusArgs) -> Result<()> {
         st.pid.map_or_else(|| "?".to_string(), |p| p.to_string()),
         st.version.as_deref().unwrap_or("?"),
     ))?;
+    if let Some(err) = &st.redaction_error {
+        output::println(format!("redaction: {err}"))?;
+    }
     let shared: Vec<&status::PairStatus> = st.sessions.iter().filter(|p| p.shared).collect();
     if shared.is_empty() {
         output::println("no shared sessions")?;

@@ -44,6 +44,34 @@ fn prepare(
     server_flag: Option<&str>,
     allow_repo: bool,
 ) -> Result<Prepared> {
+    let prepared = resolve_target(session_arg, server_flag)?;
+    let Prepared { repo, server, .. } = &prepared;
+    if !Config::load()?.is_repo_allowed(server, &repo.id) {
+        let decided = if allow_repo {
+            true
+        } else if output::can_prompt() {
+            dialoguer::Confirm::new()
+                .with_prompt(format!(
+                    "This repository ({}) hasn't been allowed for sharing with {server}. Allow it?",
+                    repo.id
+                ))
+                .default(false)
+                .interact()
+                .map_err(|e| CliError::new(Exit::RepoNotAllowed, format!("no answer: {e}")))?
+        } else {
+            return Err(not_allowed(repo, server));
+        };
+        if !decided {
+            return Err(not_allowed(repo, server));
+        }
+        config::allow_repo(server, &repo.id)?;
+    }
+    Ok(prepared)
+}
+
+/// Step 1 of the share flow, reading only: the session, its summary and
+/// repository, and the target server.
+fn resolve_target(session_arg: Option<&str>, server_flag: Option<&str>) -> Result<Prepared> {
     let cfg = Config::load()?;
     let server = config::resolve_server(server_flag, &cfg)?;
     let session = sessions::resolve(session_arg)?;
@@ -60,26 +88,6 @@ fn prepare(
             "the session's project {cwd} is not a git repository you can share from ({e})"
         ))
     })?;
-    if !cfg.is_repo_allowed(&server, &repo.id) {
-        let decided = if allow_repo {
-            true
-        } else if output::can_prompt() {
-            dialoguer::Confirm::new()
-                .with_prompt(format!(
-                    "This repository ({}) hasn't been allowed for sharing with {server}. Allow it?",
-                    repo.id
-                ))
-                .default(false)
-                .interact()
-                .map_err(|e| CliError::new(Exit::RepoNotAllowed, format!("no answer: {e}")))?
-        } else {
-            return Err(not_allowed(&repo, &server));
-        };
-        if !decided {
-            return Err(not_allowed(&repo, &server));
-        }
-        config::allow_repo(&server, &repo.id)?;
-    }
     Ok(Prepared {
         session,
         summary,
@@ -112,6 +120,9 @@ fn shell_quote(s: &str) -> String {
 }
 
 pub fn share(args: &ShareArgs) -> Result<()> {
+    if args.dry_run {
+        return dry_run(args);
+    }
     let prepared = prepare(
         args.session.as_deref(),
         args.server.server.as_deref(),
@@ -127,9 +138,6 @@ pub fn share(args: &ShareArgs) -> Result<()> {
         output::warn(format!(
             "{server} is plain http and not on this machine: the session would travel unencrypted"
         ));
-    }
-    if args.dry_run {
-        return dry_run(&prepared, args.json);
     }
     let quiet = args.quiet;
     output::note(
@@ -287,7 +295,14 @@ fn upload_report(path: &std::path::Path, server: &str) -> Result<UploadReport> {
     Ok(report)
 }
 
-fn print_report(p: &Prepared, report: &UploadReport, json_out: bool) -> Result<()> {
+/// `not_allowed`: why sharing would stop at the repository permission, if
+/// it would (`share --dry-run` only).
+fn print_report(
+    p: &Prepared,
+    report: &UploadReport,
+    not_allowed: Option<&str>,
+    json_out: bool,
+) -> Result<()> {
     if json_out {
         return output::print_json(&json!({
             "session": p.session.uuid,
@@ -295,6 +310,8 @@ fn print_report(p: &Prepared, report: &UploadReport, json_out: bool) -> Result<(
             "title": p.title(),
             "server": p.server,
             "repository": p.repo.id,
+            "repository_allowed": not_allowed.is_none(),
+            "repository_note": not_allowed,
             "messages": report.messages,
             "malformed_lines": report.malformed_lines,
             "redact": report.redact,
@@ -305,6 +322,9 @@ fn print_report(p: &Prepared, report: &UploadReport, json_out: bool) -> Result<(
     output::println(format!("Transcript:  {}", p.session.path.display()))?;
     output::println(format!("Server:      {}", p.server))?;
     output::println(format!("Repository:  {}", p.repo.id))?;
+    if let Some(note) = not_allowed {
+        output::println(format!("Allowed:     no: {note}"))?;
+    }
     output::println(format!("Messages:    {}", report.messages))?;
     if !report.malformed_lines.is_empty() {
         output::println(format!(
@@ -330,10 +350,30 @@ fn print_report(p: &Prepared, report: &UploadReport, json_out: bool) -> Result<(
     Ok(())
 }
 
-/// `share --dry-run`: what would be uploaded; nothing is sent.
-fn dry_run(p: &Prepared, json_out: bool) -> Result<()> {
+/// `share --dry-run`: what would be uploaded. Nothing is sent and no state
+/// is written (no allowlist change, no share, no client id): a repository
+/// not allowed yet is only reported.
+fn dry_run(args: &ShareArgs) -> Result<()> {
+    let p = resolve_target(args.session.as_deref(), args.server.server.as_deref())?;
+    if server_url::is_insecure_remote(&p.server) {
+        output::warn(format!(
+            "{} is plain http and not on this machine: the session would travel unencrypted",
+            p.server
+        ));
+    }
+    let not_allowed = (!Config::load()?.is_repo_allowed(&p.server, &p.repo.id)).then(|| {
+        let would = if args.allow_repo {
+            "sharing with --allow-repo would allow it"
+        } else {
+            "sharing would ask, or need --allow-repo"
+        };
+        format!(
+            "repository {} is not allowed for {} ({would})",
+            p.repo.id, p.server
+        )
+    });
     let report = upload_report(&p.session.path, &p.server)?;
-    print_report(p, &report, json_out)?;
+    print_report(&p, &report, not_allowed.as_deref(), args.json)?;
     eprintln!("Dry run: nothing was sent.");
     Ok(())
 }
@@ -501,7 +541,7 @@ pub fn redactions(args: &RedactionsArgs) -> Result<()> {
                             "redact": report.redact, "redactions": report.redactions}),
             );
         } else {
-            print_report(&prepared, &report, false)?;
+            print_report(&prepared, &report, None, false)?;
         }
     }
     if args.json {

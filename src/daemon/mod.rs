@@ -55,8 +55,12 @@ pub struct Ctx {
     pub board: status::Board,
     pub files: watch::FileWatch,
     config: Mutex<Config>,
-    redactor: Mutex<Arc<Redactor>>,
+    redactor: tokio::sync::watch::Sender<Rules>,
 }
+
+/// The redaction rules for servers with `redact` on, or why there are none
+/// (`redact.json` does not load): then nothing is sent to those servers.
+pub type Rules = std::result::Result<Arc<Redactor>, String>;
 
 impl Ctx {
     /// The latest config.json that parsed.
@@ -68,23 +72,36 @@ impl Ctx {
     }
 
     /// The redactor for servers with `redact` on (the default): the
-    /// built-in rules plus `redact.json`.
-    pub fn redactor(&self) -> Arc<Redactor> {
-        match self.redactor.lock() {
-            Ok(r) => r.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+    /// built-in rules plus `redact.json`; an error while that file does not
+    /// load.
+    pub fn redactor(&self) -> Rules {
+        self.redactor.borrow().clone()
     }
 
-    /// Re-read `redact.json`. A file that does not load keeps the rules in
-    /// force (never fewer than the built-in ones) and is reported.
+    /// Notified whenever the rules are reloaded.
+    pub fn redactor_changes(&self) -> tokio::sync::watch::Receiver<Rules> {
+        self.redactor.subscribe()
+    }
+
+    /// Re-read `redact.json`. A file that does not load replaces the rules
+    /// by its error (fail closed: nothing is sent to servers with redaction
+    /// on until it is fixed) and is returned.
     pub fn reload_redactor(&self) -> Result<()> {
-        let loaded = Redactor::load(&self.home)?;
-        match self.redactor.lock() {
-            Ok(mut r) => *r = Arc::new(loaded),
-            Err(p) => *p.into_inner() = Arc::new(loaded),
+        match Redactor::load(&self.home) {
+            Ok(r) => {
+                self.board.set_redaction_error(None);
+                drop(self.redactor.send_replace(Ok(Arc::new(r))));
+                Ok(())
+            }
+            Err(e) => {
+                let error = format!(
+                    "{e:#}; nothing is sent to servers with redaction on until it is fixed"
+                );
+                self.board.set_redaction_error(Some(error.clone()));
+                drop(self.redactor.send_replace(Err(error)));
+                Err(e)
+            }
         }
-        Ok(())
     }
 
     fn set_config(&self, config: Config) {
@@ -146,14 +163,21 @@ pub fn run_foreground() -> Result<()> {
 
 async fn serve(home: PathBuf, http: Http) -> Result<()> {
     let home_changed = Arc::new(tokio::sync::Notify::new());
-    let files = watch::FileWatch::new(&home, &[shared::FILE, config::FILE], home_changed.clone())?;
+    let files = watch::FileWatch::new(
+        &home,
+        &[shared::FILE, config::FILE, crate::redact::FILE],
+        home_changed.clone(),
+    )?;
     let ctx = Arc::new(Ctx {
         home: home.clone(),
         http,
         board: status::Board::new(),
         files,
         config: Mutex::new(Config::default()),
-        redactor: Mutex::new(Arc::new(Redactor::builtin()?)),
+        // Loaded by the first reconcile, before any worker starts.
+        redactor: tokio::sync::watch::Sender::new(Err(
+            "the redaction rules are not loaded yet".to_string()
+        )),
     });
     // Before ready: a `stop` right after start must find SIGTERM handled.
     let shutdown = shutdown_signal()?;

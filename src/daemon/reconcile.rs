@@ -54,7 +54,7 @@ struct Supervisor {
     ctx: Arc<Ctx>,
     workers: HashMap<Key, Handle>,
     last_error: Option<String>,
-    /// Fingerprint of the redact.json the redactor was built from (None
+    /// Fingerprint of the redact.json the rules were last loaded from (None
     /// before the first load): its regexes are compiled only when it changes.
     redact_generation: Option<u64>,
     /// Wakes the supervisor: file events, and a worker that ended (so a
@@ -109,14 +109,7 @@ impl Supervisor {
             }
         };
         self.ctx.set_config(config);
-        let redact_bytes = std::fs::read(home.join(crate::redact::FILE)).unwrap_or_default();
-        let redact_generation = fingerprint(&[&redact_bytes]);
-        if self.redact_generation != Some(redact_generation) {
-            match self.ctx.reload_redactor() {
-                Ok(()) => self.redact_generation = Some(redact_generation),
-                Err(e) => self.report(format!("{e:#}; redaction keeps the rules it had")),
-            }
-        }
+        self.reload_redaction_rules();
         let shares_file = JsonFile::new(home.join(shared::FILE));
         let shares = match shares_file.read() {
             Ok(map) => shared::parse(&map),
@@ -176,6 +169,34 @@ impl Supervisor {
             if restart {
                 self.spawn(key, spec, generation);
             }
+        }
+    }
+
+    /// Load `redact.json` again when it changed (also when it is missing,
+    /// unreadable or invalid: each of those is a state of its own). A file
+    /// that does not load is logged once per content and pauses every pair
+    /// with redaction on (see `worker`), until it is fixed.
+    fn reload_redaction_rules(&mut self) {
+        let path = self.ctx.home.join(crate::redact::FILE);
+        let content = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => b"\0missing".to_vec(),
+            Err(e) => format!("\0unreadable: {e}").into_bytes(),
+        };
+        let generation = fingerprint(&[&content]);
+        if self.redact_generation == Some(generation) {
+            return;
+        }
+        let was_broken = self.ctx.redactor().is_err() && self.redact_generation.is_some();
+        self.redact_generation = Some(generation);
+        match self.ctx.reload_redactor() {
+            Ok(()) if was_broken => {
+                tracing::info!(path = %path.display(), "redaction rules load again; paused sessions resume")
+            }
+            Ok(()) => {}
+            Err(e) => tracing::error!(
+                "{e:#}; nothing is sent to servers with redaction on until it is fixed"
+            ),
         }
     }
 

@@ -83,6 +83,10 @@ pub struct Status {
     pub pid: Option<u32>,
     pub version: Option<String>,
     pub uptime_s: Option<u64>,
+    /// Why `redact.json` does not load, while it does not: nothing is sent
+    /// to servers with redaction on meanwhile.
+    #[serde(default)]
+    pub redaction_error: Option<String>,
     pub sessions: Vec<PairStatus>,
 }
 
@@ -102,6 +106,8 @@ struct Snapshot {
     version: String,
     /// Seconds since the Unix epoch when the daemon started.
     started_at: u64,
+    #[serde(default)]
+    redaction_error: Option<String>,
     sessions: Vec<PairStatus>,
 }
 
@@ -115,6 +121,7 @@ pub struct Board {
 struct Inner {
     pid: u32,
     started_at: u64,
+    redaction_error: Option<String>,
     pairs: BTreeMap<(String, String), PairStatus>,
     /// Order in which pairs stopped being shared, oldest first.
     unshared: Vec<(String, String)>,
@@ -130,6 +137,7 @@ impl Board {
             inner: Arc::new(Mutex::new(Inner {
                 pid: std::process::id(),
                 started_at,
+                redaction_error: None,
                 pairs: BTreeMap::new(),
                 unshared: Vec::new(),
             })),
@@ -184,6 +192,18 @@ impl Board {
         });
     }
 
+    /// Set (or clear) why the redaction rules do not load.
+    pub fn set_redaction_error(&self, error: Option<String>) {
+        {
+            let mut inner = self.lock();
+            if inner.redaction_error == error {
+                return;
+            }
+            inner.redaction_error = error;
+        }
+        self.dirty.notify_one();
+    }
+
     /// Wait until something changed since the last write.
     pub async fn changed(&self) {
         self.dirty.notified().await;
@@ -195,6 +215,7 @@ impl Board {
             pid: inner.pid,
             version: env!("CARGO_PKG_VERSION").to_string(),
             started_at: inner.started_at,
+            redaction_error: inner.redaction_error.clone(),
             sessions: inner.pairs.values().cloned().collect(),
         }
     }
@@ -225,6 +246,7 @@ pub fn read_status_in(home: &Path) -> Result<Status> {
             pid: None,
             version: None,
             uptime_s: None,
+            redaction_error: None,
             sessions: Vec::new(),
         });
     };
@@ -239,6 +261,7 @@ pub fn read_status_in(home: &Path) -> Result<Status> {
             pid: Some(s.pid),
             version: Some(s.version),
             uptime_s: Some(now.saturating_sub(s.started_at)),
+            redaction_error: s.redaction_error,
             sessions: s.sessions,
         },
         None => Status {
@@ -246,6 +269,7 @@ pub fn read_status_in(home: &Path) -> Result<Status> {
             pid: holder.pid,
             version: holder.version,
             uptime_s: None,
+            redaction_error: None,
             sessions: Vec::new(),
         },
     })

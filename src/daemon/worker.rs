@@ -29,6 +29,9 @@ const RECHECK: Duration = Duration::from_secs(30);
 const DIFF_DEBOUNCE: Duration = Duration::from_secs(2);
 /// How long an in-flight request may finish once the daemon stops.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+/// While redact.json does not load, re-read the `redact` setting this often
+/// (a reload of the rules wakes the pair at once).
+const RULES_RECHECK: Duration = Duration::from_secs(2);
 
 /// What reconcile wants from a worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +80,17 @@ enum Wake {
 struct Live {
     id: String,
     idempotent: bool,
+}
+
+/// What the redaction settings allow for this server right now.
+enum Redaction {
+    /// `redact` is off for this server: sent as is.
+    Off,
+    /// Redacted with these rules.
+    On(Arc<crate::redact::Redactor>),
+    /// Redaction is on but `redact.json` does not load (the error): nothing
+    /// may be sent.
+    Invalid(String),
 }
 
 struct Worker {
@@ -290,7 +304,11 @@ impl Worker {
                 _ => wire::DEFAULT_TITLE.to_string(),
             };
             let req = LiveRequest {
-                title: self.redacted(title),
+                // While the rules do not load, the default title (a resumed
+                // session keeps the title it has).
+                title: self
+                    .redact_text(title)
+                    .map_or_else(|| wire::DEFAULT_TITLE.to_string(), |(t, _)| t),
                 harness_session_id: self.spec.session.clone(),
                 harness: wire::HARNESS_CLAUDE_CODE.to_string(),
                 project_path: self.cwd.clone(),
@@ -409,16 +427,26 @@ impl Worker {
                 return Ok(());
             }
             self.last_activity = Instant::now();
+            let redactor = match self.rules_for_sending().await? {
+                Redaction::Off => None,
+                Redaction::On(r) => Some(r),
+                // Unshared while the rules do not load: nothing more is sent.
+                Redaction::Invalid(_) => return Ok(()),
+            };
             if self.cursor.completed || self.live.is_none() {
                 self.connect().await?;
             }
             let items = stream::parse(chunk.lines);
-            self.deliver(items).await?;
+            self.deliver(items, redactor).await?;
         }
     }
 
     /// Deliver one batch, splitting it as the server's answers require.
-    async fn deliver(&mut self, mut items: Vec<Item>) -> Result<(), Stop> {
+    async fn deliver(
+        &mut self,
+        mut items: Vec<Item>,
+        redactor: Option<Arc<crate::redact::Redactor>>,
+    ) -> Result<(), Stop> {
         for item in &items {
             if self.title.is_none() || matches!(self.title, Some(Title::Prompt(_))) {
                 if let Some(t @ Title::Explicit(_)) = &item.title {
@@ -433,7 +461,6 @@ impl Worker {
             }
         }
         let mut redactions = 0;
-        let redactor = self.redactor();
         for item in &mut items {
             if let Some(m) = item.msg.take() {
                 let (m, n) = stream::prepare_for_send(m, redactor.as_deref());
@@ -441,12 +468,12 @@ impl Worker {
                 item.msg = Some(m);
             }
         }
+        self.cursor.redactions += redactions;
         if redactions > 0 {
             // Counts only: never what was redacted.
             tracing::info!(session = %self.spec.session, server = %self.spec.server,
-                redactions, "secrets redacted before sending");
+                redactions, total = self.cursor.redactions, "secrets redacted before sending");
         }
-        self.cursor.redactions += redactions;
         let mut queue: VecDeque<(usize, usize)> = VecDeque::from([(0, items.len())]);
         while let Some((lo, hi)) = queue.pop_front() {
             self.skip_stored(&mut items[lo..hi]);
@@ -641,25 +668,96 @@ impl Worker {
         }
     }
 
-    /// The redactor for this server, None when `redact` is off for it
-    /// (read at every batch, so `openctl config set redact` applies at once).
-    fn redactor(&self) -> Option<std::sync::Arc<crate::redact::Redactor>> {
-        self.ctx
-            .config()
-            .redact(&self.spec.server)
-            .then(|| self.ctx.redactor())
+    /// What redaction allows for this server (the `redact` setting is read
+    /// at every batch, so `openctl config set redact` applies at once).
+    fn redaction(&self) -> Redaction {
+        if !self.ctx.config().redact(&self.spec.server) {
+            return Redaction::Off;
+        }
+        match self.ctx.redactor() {
+            Ok(r) => Redaction::On(r),
+            Err(e) => Redaction::Invalid(e),
+        }
     }
 
-    /// A title or diff as it may leave the machine.
-    fn redacted(&self, mut text: String) -> String {
-        if let Some(r) = self.redactor() {
-            let found = r.redact_string(&mut text, "");
-            if !found.is_empty() {
-                tracing::info!(session = %self.spec.session, server = %self.spec.server,
-                    redactions = found.len(), "secrets redacted from a title or diff");
+    /// The rules for the next batch. Fails closed: while redaction is on
+    /// and redact.json does not load, nothing is sent; the pair shows the
+    /// error (state retrying) and waits until the file is fixed, redaction
+    /// is turned off for this server, or the daemon stops. What is unsent
+    /// stays in the transcript and follows from the cursor. `Invalid` only
+    /// when the pair was unshared meanwhile: then nothing more is sent.
+    async fn rules_for_sending(&mut self) -> Result<Redaction, Stop> {
+        let mut changes = self.ctx.redactor_changes();
+        let mut paused_from: Option<PairState> = None;
+        let mut shown: Option<String> = None;
+        loop {
+            let rules = self.redaction();
+            let Redaction::Invalid(error) = &rules else {
+                if let Some(state) = paused_from {
+                    tracing::info!(session = %self.spec.session, server = %self.spec.server,
+                        "the redaction rules load again; sending resumes");
+                    self.status(|p| {
+                        p.state = state;
+                        p.last_error = None;
+                    });
+                }
+                return Ok(rules);
+            };
+            match self.desired() {
+                Desired::Shutdown => return Err(Stop::Shutdown),
+                Desired::Finish => {
+                    tracing::warn!(session = %self.spec.session, server = %self.spec.server,
+                        "unshared while the redaction rules do not load: the lines not sent yet stay unsent");
+                    return Ok(rules);
+                }
+                Desired::Active => {}
+            }
+            if shown.as_deref() != Some(error.as_str()) {
+                tracing::warn!(session = %self.spec.session, server = %self.spec.server,
+                    "sending paused: {error}");
+                let shown = shown.insert(error.clone()).clone();
+                let mut before = PairState::Streaming;
+                self.status(|p| {
+                    before = p.state;
+                    p.state = PairState::Retrying;
+                    p.last_error = Some(shown);
+                });
+                paused_from.get_or_insert(before);
+                self.publish_counters();
+            }
+            tokio::select! {
+                r = changes.changed() => if r.is_err() { return Err(Stop::Shutdown) },
+                r = self.control.changed() => if r.is_err() { return Err(Stop::Shutdown) },
+                _ = tokio::time::sleep(RULES_RECHECK) => {}
             }
         }
-        text
+    }
+
+    /// A title or diff as it may leave the machine, and how many secrets
+    /// were replaced; None while the rules do not load (it must not be sent).
+    fn redact_text(&self, mut text: String) -> Option<(String, u64)> {
+        match self.redaction() {
+            Redaction::Off => Some((text, 0)),
+            Redaction::On(r) => {
+                let n = r.redact_string(&mut text, "").len() as u64;
+                Some((text, n))
+            }
+            Redaction::Invalid(_) => None,
+        }
+    }
+
+    /// Add the redactions of a title or diff the server accepted to the
+    /// pair's count (shown by `daemon status`), and log the number.
+    fn count_redactions(&mut self, n: u64, what: &str) {
+        if n == 0 {
+            return;
+        }
+        self.cursor.redactions += n;
+        // Counts only: never what was redacted.
+        tracing::info!(session = %self.spec.session, server = %self.spec.server,
+            redactions = n, total = self.cursor.redactions, "secrets redacted from the {what}");
+        self.save_cursor();
+        self.publish_counters();
     }
 
     /// PATCH the derived title once.
@@ -672,8 +770,12 @@ impl Worker {
         else {
             return Ok(());
         };
+        let Some((title, redactions)) = self.redact_text(title.clone()) else {
+            // The rules do not load: sent once they do.
+            return Ok(());
+        };
         let req = PatchRequest {
-            title: Some(self.redacted(title.clone())),
+            title: Some(title),
             description: None,
         };
         let id = live.id.clone();
@@ -681,6 +783,7 @@ impl Worker {
             Ok(_) => {
                 self.cursor.title_sent = true;
                 self.save_cursor();
+                self.count_redactions(redactions, "title");
             }
             Err(e) if e.is_transient() => {
                 tracing::debug!("title not set yet: {e}");
@@ -738,9 +841,16 @@ impl Worker {
         let Some(id) = self.live.as_ref().map(|l| l.id.clone()) else {
             return Ok(());
         };
-        let diff = self.redacted(diff);
+        let Some((diff, redactions)) = self.redact_text(diff) else {
+            // The rules do not load: try again later.
+            self.diff_due = Some(Instant::now() + RULES_RECHECK);
+            return Ok(());
+        };
         match with_shutdown(&mut self.control, self.api.put_diff(&id, diff)).await? {
-            Ok(_) => self.last_diff = Some(hash),
+            Ok(_) => {
+                self.last_diff = Some(hash);
+                self.count_redactions(redactions, "diff");
+            }
             Err(e) => {
                 tracing::warn!(session = %self.spec.session, server = %self.spec.server, "cannot send the diff: {e}");
                 if e.is_transient() {
@@ -769,18 +879,27 @@ impl Worker {
         let Some(id) = self.live.as_ref().map(|l| l.id.clone()) else {
             return Ok(());
         };
+        // Without a diff while the rules do not load.
         let final_diff = self
             .compute_diff()
             .await
             .filter(|d| !d.is_empty())
-            .map(|d| self.redacted(d));
+            .and_then(|d| {
+                let fresh = self.last_diff != Some(fnv(&d));
+                self.redact_text(d)
+                    .map(|(d, n)| (d, if fresh { n } else { 0 }))
+            });
+        let redactions = final_diff.as_ref().map_or(0, |(_, n)| *n);
         let req = CompleteRequest {
-            final_diff,
+            final_diff: final_diff.map(|(d, _)| d),
             summary: None,
         };
         loop {
             match with_shutdown(&mut self.control, self.api.complete(&id, &req)).await? {
-                Ok(_) => break,
+                Ok(_) => {
+                    self.count_redactions(redactions, "final diff");
+                    break;
+                }
                 Err(e) if e.is_transient() => self.backoff(&e).await?,
                 Err(e) if e.status() == Some(404) => break,
                 Err(e) if matches!(e.status(), Some(401 | 403)) => {

@@ -345,7 +345,7 @@ impl Redactor {
         {
             return Some(rules::assignment_kind(key));
         }
-        if self.entropy_key.is_match(key) && rules::looks_random(value) {
+        if self.entropy_key.is_match(key) && rules::looks_random(key, value) {
             return Some("high_entropy");
         }
         None

@@ -105,7 +105,9 @@ impl Rule {
                 Cow::Borrowed(assignment_kind(key))
             }
             Check::HighEntropy => {
-                if !looks_random(v) {
+                // After `Bearer`/`Basic` the value is a credential by name.
+                let key = caps.name("key").map_or("token", |k| k.as_str());
+                if !looks_random(key, v) {
                     return None;
                 }
                 self.kind.clone()
@@ -200,7 +202,7 @@ pub(crate) fn builtin() -> Result<Vec<Rule>, regex::Error> {
         (
             "high_entropy",
             format!(
-                r#"(?:{ENTROPY_KEY}["']?{SEP}|{B}(?i:bearer|basic)[ \t]+)["']?(?P<value>[A-Za-z0-9+/=_\-.~]{{20,}})"#
+                r#"(?:(?P<key>{ENTROPY_KEY})["']?{SEP}|{B}(?i:bearer|basic)[ \t]+)["']?(?P<value>[A-Za-z0-9+/=_\-.~]{{20,}})"#
             ),
             Check::HighEntropy,
         ),
@@ -385,15 +387,14 @@ pub fn shannon_entropy(s: &str) -> f64 {
         .sum()
 }
 
-/// Whether a value next to a key-like name looks like a random credential
-/// rather than an identifier, path, hash or UUID.
-pub(crate) fn looks_random(v: &str) -> bool {
+/// Whether a value next to the key-like name `key` looks like a random
+/// credential rather than an identifier, path, hash or UUID.
+pub(crate) fn looks_random(key: &str, v: &str) -> bool {
     if v.len() < 20 || is_placeholder(v) {
         return false;
     }
-    // Hex strings: commit hashes, checksums, UUIDs.
     if v.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
-        return false;
+        return hex_is_secret(key, v);
     }
     // Paths and dotted names.
     if v.matches('/').count() >= 2 || v.starts_with('/') || is_dotted_path(v) {
@@ -410,6 +411,81 @@ pub(crate) fn looks_random(v: &str) -> bool {
     shannon_entropy(v) >= 3.5
 }
 
+/// Hex digits a hex value needs to be a secret when its key does not say
+/// secret/key/token/password: more than a SHA-1 commit hash.
+const HEX_HASH_MAX: usize = 40;
+
+/// A hex value (digits and `-` only) next to the key-like name `key`: keys
+/// and secrets are often hex (`ENCRYPTION_KEY=<64 hex>`), but so are UUIDs,
+/// commit hashes and checksums. A secret unless it is UUID-shaped, its key
+/// names a hash (`sha`, `hash`, `commit`, `checksum`, `digest`, `etag`,
+/// `rev`), or it is no longer than a commit hash and its key does not say
+/// secret, key, token or password. It must also look random (both digits
+/// and letters, no long repeats).
+fn hex_is_secret(key: &str, v: &str) -> bool {
+    if is_uuid(v) {
+        return false;
+    }
+    if key_words(key).any(|w| names_a_hash(&w)) {
+        return false;
+    }
+    let digits = v.chars().filter(char::is_ascii_hexdigit).count();
+    let lower = key.to_ascii_lowercase();
+    let says_secret = ["secret", "key", "token", "passw"]
+        .iter()
+        .any(|w| lower.contains(w));
+    if digits <= HEX_HASH_MAX && !says_secret {
+        return false;
+    }
+    v.chars().any(|c| c.is_ascii_digit())
+        && v.chars().any(|c| c.is_ascii_alphabetic())
+        && shannon_entropy(v) >= 3.0
+}
+
+/// The words of a key name, lower case: split at `_`, `-`, `.` and where
+/// camelCase turns upper (`gitCommitSHA` → `git`, `commit`, `sha`).
+fn key_words(key: &str) -> impl Iterator<Item = String> + '_ {
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut prev_lower = false;
+    for c in key.chars() {
+        if !c.is_ascii_alphanumeric() {
+            words.push(std::mem::take(&mut word));
+            prev_lower = false;
+            continue;
+        }
+        if c.is_ascii_uppercase() && prev_lower {
+            words.push(std::mem::take(&mut word));
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        word.push(c.to_ascii_lowercase());
+    }
+    words.push(word);
+    words.into_iter().filter(|w| !w.is_empty())
+}
+
+/// `sha256`, `hash`, `commits`, `checksum`, `digest`, `etag`, `rev`,
+/// `revision`: a word that says the value is a hash.
+fn names_a_hash(word: &str) -> bool {
+    let w = word.trim_end_matches(|c: char| c.is_ascii_digit());
+    let w = w.strip_suffix("es").filter(|s| *s == "hash").unwrap_or(w);
+    let w = w.strip_suffix('s').unwrap_or(w);
+    matches!(
+        w,
+        "sha" | "hash" | "commit" | "checksum" | "digest" | "etag" | "rev" | "revision"
+    )
+}
+
+/// `8-4-4-4-12` hex digits.
+fn is_uuid(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,21 +494,53 @@ mod tests {
     fn entropy_of_constant_and_random() {
         assert_eq!(shannon_entropy("aaaaaaaa"), 0.0);
         assert!((shannon_entropy("abcd") - 2.0).abs() < 1e-9);
-        assert!(looks_random("Zq8vN3kLp0Wx7TbR2mYc"));
+        assert!(looks_random("key", "Zq8vN3kLp0Wx7TbR2mYc"));
     }
 
     #[test]
     fn not_random() {
-        for v in [
-            "0123456789abcdef0123456789abcdef01234567",
-            "550e8400-e29b-41d4-a716-446655440000",
-            "src/commands/session.rs",
-            "user-preferences-storage-key",
-            "aaaaaaaaaaaaaaaaaaaaaaaa",
-            "process.env.SECRET_TOKEN",
+        for (k, v) in [
+            ("session", "0123456789abcdef0123456789abcdef01234567"),
+            ("session_key", "550e8400-e29b-41d4-a716-446655440000"),
+            ("cache_key", "src/commands/session.rs"),
+            ("storage_key", "user-preferences-storage-key"),
+            ("token", "aaaaaaaaaaaaaaaaaaaaaaaa"),
+            ("secret", "process.env.SECRET_TOKEN"),
         ] {
-            assert!(!looks_random(v), "{v}");
+            assert!(!looks_random(k, v), "{k}: {v}");
         }
+    }
+
+    #[test]
+    fn hex_next_to_key_names() {
+        let h32 = "9f86d081884c7d659a2feaa0c55ad015";
+        let h40 = "4e1243bd22c66e76c2ba9eddc1f91394e57f9f83";
+        let h64 = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+        // Keys and secrets in hex.
+        assert!(looks_random("ENCRYPTION_KEY", h64));
+        assert!(looks_random("HMAC_SIGNING_KEY", h32));
+        assert!(looks_random("session_token", h40));
+        assert!(looks_random("session", h64), "long hex next to session");
+        // Commit hashes, checksums, UUIDs.
+        assert!(!looks_random("session", h40), "40 hex, key says nothing");
+        assert!(!looks_random("auth_commit", h40));
+        assert!(!looks_random("signing_key_sha256", h64));
+        assert!(!looks_random("cookie_checksum", h64));
+        assert!(!looks_random("KEY_DIGEST", h64));
+        assert!(!looks_random("session_etag", h64));
+        assert!(!looks_random("secret_rev", h40));
+        assert!(!looks_random(
+            "api_key",
+            "550e8400-e29b-41d4-a716-446655440000"
+        ));
+        assert!(!looks_random("gitCommitSHA", h64));
+        assert!(!looks_random("content_hashes", h64));
+        // Words that merely contain a hash word are not hash names.
+        assert!(looks_random("SHARED_SECRET", h32));
+        assert!(looks_random("PREVIEW_TOKEN", h32));
+        // Not random enough.
+        assert!(!looks_random("api_key", &"ab".repeat(20)));
+        assert!(!looks_random("api_key", &"1".repeat(32)));
     }
 
     #[test]
