@@ -37,23 +37,29 @@ fn main() {
         (
             "catch-up",
             Box::new(move |t| {
-                bench_catch_up(
-                    t,
-                    if quick {
-                        &[1_000, 5_000]
-                    } else {
-                        &[1_000, 5_000, 10_000, 100_000]
-                    },
-                )
+                // (lines, runs): a fresh server and daemon for every run.
+                let plan: &[(u64, usize)] = if quick {
+                    &[(1_000, 3), (5_000, 3)]
+                } else {
+                    &[(1_000, 7), (5_000, 7), (10_000, 5), (100_000, 3)]
+                };
+                bench_catch_up(t, plan)
             }),
         ),
         (
             "idle",
-            Box::new(move |t| bench_idle(t, if quick { 10 } else { 60 })),
+            // (daemons measured for RSS, of which idle for CPU, seconds idle)
+            Box::new(move |t| {
+                if quick {
+                    bench_idle(t, 2, 1, 10)
+                } else {
+                    bench_idle(t, 5, 3, 60)
+                }
+            }),
         ),
         ("ingest", Box::new(move |t| bench_ingest(t, runs(5)))),
         ("page", Box::new(move |t| bench_page(t, runs(20)))),
-        ("hook", Box::new(move |t| bench_hook(t, runs(50)))),
+        ("hook", Box::new(move |t| bench_hook(t, runs(100)))),
         ("redact", Box::new(move |t| bench_redact(t, runs(10)))),
         ("scaling", Box::new(move |t| bench_scaling(t, runs(20)))),
         (
@@ -94,7 +100,13 @@ impl Table {
                 samples[((samples.len() - 1) as f64 * q).round() as usize]
             }
         };
-        let fmt = |v: f64| format!("{v:.2} {unit}");
+        let decimals = match unit {
+            "s" | "%" => 3,
+            "MB" => 1,
+            "msg/s" | "ticks" => 0,
+            _ => 2,
+        };
+        let fmt = |v: f64| format!("{v:.decimals$} {unit}");
         self.rows.push([
             metric.to_string(),
             goal.to_string(),
@@ -532,82 +544,107 @@ fn bench_append(t: &mut Table, runs: usize) -> BenchResult<()> {
     Ok(())
 }
 
-fn bench_catch_up(t: &mut Table, sizes: &[u64]) -> BenchResult<()> {
-    for &n in sizes {
-        let mut env = Env::new()?;
-        env.start_server()?;
-        let uuid = session_uuid(n as usize);
-        let path = write_session(&env, &uuid, n)?;
-        let bytes = std::fs::metadata(&path)?.len();
+fn bench_catch_up(t: &mut Table, plan: &[(u64, usize)]) -> BenchResult<()> {
+    for &(n, runs) in plan {
+        let mut times = Vec::new();
+        let mut peaks = Vec::new();
+        let mut bytes = 0;
         let want = Lines::messages_in(n) as i64;
-        env.run(&["daemon", "start"])?;
-        let pid = env.daemon_pid()?;
-        let start = Instant::now();
-        share(&env, &uuid)?;
-        wait_count(&env, &uuid, want, Duration::from_secs(300))?;
-        let took = start.elapsed();
-        let hwm = proc_status_kb(pid, "VmHWM:").unwrap_or(0);
+        for _ in 0..runs {
+            let mut env = Env::new()?;
+            env.start_server()?;
+            let uuid = session_uuid(n as usize);
+            let path = write_session(&env, &uuid, n)?;
+            bytes = std::fs::metadata(&path)?.len();
+            env.run(&["daemon", "start"])?;
+            let pid = env.daemon_pid()?;
+            let start = Instant::now();
+            share(&env, &uuid)?;
+            wait_count(&env, &uuid, want, Duration::from_secs(300))?;
+            let took = start.elapsed().as_secs_f64();
+            times.push(took);
+            peaks.push(proc_status_kb(pid, "VmHWM:").unwrap_or(0) as f64 / 1024.0);
+        }
         let goal = match n {
             5_000 => "< 0.5 s",
-            100_000 => "< 10 s, RSS < 40 MB",
+            100_000 => "< 10 s",
             _ => "",
         };
-        t.single(
+        times.sort_by(|a, b| a.total_cmp(b));
+        let median_rate = want as f64 / times[times.len() / 2];
+        t.add(
             &format!(
-                "catch-up: {n} lines ({:.1} MB, {want} messages) -> all stored",
+                "catch-up: {n} lines ({:.1} MB, {want} messages) -> all stored ({median_rate:.0} msg/s at the median)",
                 bytes as f64 / 1e6
             ),
             goal,
-            format!(
-                "{:.3} s, {:.0} msg/s, daemon peak RSS {:.1} MB",
-                took.as_secs_f64(),
-                want as f64 / took.as_secs_f64(),
-                hwm as f64 / 1024.0
-            ),
+            &mut times,
+            "s",
+        );
+        t.add(
+            &format!("  daemon peak RSS during it, {n} lines"),
+            if n == 100_000 { "< 40 MB" } else { "" },
+            &mut peaks,
+            "MB",
         );
     }
     Ok(())
 }
 
-fn bench_idle(t: &mut Table, secs: u64) -> BenchResult<()> {
-    let mut env = Env::new()?;
-    env.start_server()?;
-    for i in 0..50 {
-        let uuid = session_uuid(i);
-        write_session(&env, &uuid, 20)?;
-        share(&env, &uuid)?;
+/// A daemon with 50 shared, caught-up sessions: its RSS, for `daemons`
+/// separate daemons, and its CPU over `secs` idle for the first `idle` of
+/// them.
+fn bench_idle(t: &mut Table, daemons: usize, idle: usize, secs: u64) -> BenchResult<()> {
+    let mut rss = Vec::new();
+    let mut anon = Vec::new();
+    let mut cpu = Vec::new();
+    let mut ticks = Vec::new();
+    for d in 0..daemons {
+        let mut env = Env::new()?;
+        env.start_server()?;
+        for i in 0..50 {
+            let uuid = session_uuid(i);
+            write_session(&env, &uuid, 20)?;
+            share(&env, &uuid)?;
+        }
+        for i in 0..50 {
+            wait_count(
+                &env,
+                &session_uuid(i),
+                Lines::messages_in(20) as i64,
+                Duration::from_secs(60),
+            )?;
+        }
+        let pid = env.daemon_pid()?;
+        rss.push(proc_status_kb(pid, "VmRSS:").unwrap_or(0) as f64 / 1024.0);
+        anon.push(proc_status_kb(pid, "RssAnon:").unwrap_or(0) as f64 / 1024.0);
+        if d < idle {
+            let before = cpu_ticks(pid).ok_or("cannot read daemon cpu")?;
+            std::thread::sleep(Duration::from_secs(secs));
+            let after = cpu_ticks(pid).ok_or("cannot read daemon cpu")?;
+            let tick = 100.0; // USER_HZ on Linux
+            ticks.push((after - before) as f64);
+            cpu.push((after - before) as f64 / tick / secs as f64 * 100.0);
+        }
     }
-    for i in 0..50 {
-        wait_count(
-            &env,
-            &session_uuid(i),
-            Lines::messages_in(20) as i64,
-            Duration::from_secs(60),
-        )?;
-    }
-    let pid = env.daemon_pid()?;
-    let rss = proc_status_kb(pid, "VmRSS:").unwrap_or(0);
-    let anon = proc_status_kb(pid, "RssAnon:").unwrap_or(0);
-    let file = proc_status_kb(pid, "RssFile:").unwrap_or(0);
-    let before = cpu_ticks(pid).ok_or("cannot read daemon cpu")?;
-    std::thread::sleep(Duration::from_secs(secs));
-    let after = cpu_ticks(pid).ok_or("cannot read daemon cpu")?;
-    let tick = 100.0; // USER_HZ on Linux
-    let pct = (after - before) as f64 / tick / secs as f64 * 100.0;
-    t.single(
+    t.add(
         "daemon RSS with 50 shared sessions",
         "< 10 MB",
-        format!(
-            "{:.1} MB (anon {:.1}, file {:.1})",
-            rss as f64 / 1024.0,
-            anon as f64 / 1024.0,
-            file as f64 / 1024.0
-        ),
+        &mut rss,
+        "MB",
     );
-    t.single(
-        &format!("daemon CPU over {secs} s idle"),
-        "< 0.05 % of a core",
-        format!("{pct:.3} % ({} ticks of 10 ms in {secs} s)", after - before),
+    t.add("  of which anonymous", "", &mut anon, "MB");
+    t.add(
+        &format!("daemon CPU over {secs} s idle, 50 sessions (% of a core)"),
+        "< 0.05 %",
+        &mut cpu,
+        "%",
+    );
+    t.add(
+        &format!("  10 ms CPU ticks in {secs} s"),
+        "",
+        &mut ticks,
+        "ticks",
     );
     Ok(())
 }
@@ -756,63 +793,222 @@ fn bench_page(t: &mut Table, runs: usize) -> BenchResult<()> {
     Ok(())
 }
 
+/// A pseudo-terminal for the hook benchmark: children get its slave side
+/// as stdin, stdout and stderr (so the hook sees a terminal, as in an
+/// interactive `git commit`), a thread drains the master side. No `script`
+/// process in between: what is timed is the command alone.
+struct Pty {
+    slave: std::fs::File,
+    output: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Pty {
+    fn open() -> BenchResult<Pty> {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::fs::OpenOptionsExt;
+        // SAFETY: plain libc calls on a descriptor owned here; `name` is a
+        // NUL-terminated buffer that ptsname_r fills.
+        let (master, name) = unsafe {
+            let fd = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+            if fd < 0 {
+                return Err(std::io::Error::last_os_error().into());
+            }
+            let master = std::fs::File::from_raw_fd(fd);
+            let mut name = [0 as libc::c_char; 128];
+            if libc::grantpt(fd) != 0
+                || libc::unlockpt(fd) != 0
+                || libc::ptsname_r(fd, name.as_mut_ptr(), name.len()) != 0
+            {
+                return Err(std::io::Error::last_os_error().into());
+            }
+            let name = std::ffi::CStr::from_ptr(name.as_ptr())
+                .to_str()?
+                .to_string();
+            (master, name)
+        };
+        let slave = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOCTTY)
+            .open(&name)?;
+        let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = output.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut master = master;
+            let mut buf = [0u8; 4096];
+            // Ends (EIO) once every slave descriptor is closed.
+            while let Ok(n) = master.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut out) = sink.lock() {
+                    out.extend_from_slice(&buf[..n]);
+                }
+            }
+        });
+        Ok(Pty { slave, output })
+    }
+
+    /// Run `cmd` on the terminal; its wall time (spawn to exit).
+    fn time(&self, cmd: &mut Command) -> BenchResult<f64> {
+        cmd.stdin(self.slave.try_clone()?)
+            .stdout(self.slave.try_clone()?)
+            .stderr(self.slave.try_clone()?);
+        let start = Instant::now();
+        let status = cmd.status()?;
+        let took = ms(start.elapsed());
+        if !status.success() {
+            return Err(format!("{cmd:?} failed on a terminal: {status}").into());
+        }
+        Ok(took)
+    }
+
+    /// Everything shown on the terminal so far (then cleared).
+    fn take_output(&self) -> String {
+        self.output
+            .lock()
+            .map(|mut out| String::from_utf8_lossy(&std::mem::take(&mut *out)).into_owned())
+            .unwrap_or_default()
+    }
+}
+
 /// The post-commit hook where it costs the most: on a terminal (it is
-/// silent elsewhere), in an allowed repository with an active, unshared
-/// session, so it reads transcripts and prints the reminder. Run under
-/// util-linux `script` for the terminal; its own cost is measured and
-/// subtracted.
+/// silent elsewhere), in an allowed repository with 20 recently active
+/// sessions whose 5 newest are shared, so it skips those, reads transcript
+/// heads and prints the reminder. Measured as the issue states it, the time
+/// it adds to a commit: `git commit --allow-empty` with the hook installed
+/// against the same commit without it (alternating, paired), and the hook
+/// alone: `openctl hook post-commit` and the installed `hooks/post-commit`
+/// script, each timed directly on a pseudo-terminal.
 fn bench_hook(t: &mut Table, runs: usize) -> BenchResult<()> {
     let env = Env::new()?;
     env.run(&["repo", "allow"])?;
-    for i in 0..20 {
+    let sessions = 20;
+    for i in 0..sessions {
         write_session(&env, &session_uuid(i), 200)?;
     }
-    let in_pty = |command: &str| -> BenchResult<f64> {
-        let mut c = Command::new("script");
-        c.args(["-q", "-e", "-c", command, "/dev/null"]);
+    let shared: serde_json::Map<String, Value> = (sessions - 5..sessions)
+        .map(|i| {
+            (
+                session_uuid(i),
+                json!({"filePath": env.project_dir().join(format!("{}.jsonl", session_uuid(i))),
+                       "servers": ["http://localhost:3000"]}),
+            )
+        })
+        .collect();
+    std::fs::write(
+        env.dir.path().join("home/.openctl/shared-sessions.json"),
+        json!({"version": 1, "sessions": shared}).to_string(),
+    )?;
+    env.run(&["hook", "install"])?;
+    let hooks = env.project.join(".git/hooks");
+    let (installed, parked) = (hooks.join("post-commit"), hooks.join("post-commit.parked"));
+    let bin_dir = Path::new(BIN).parent().ok_or("binary dir")?;
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into())
+    );
+    let command = |program: &Path, args: &[&str]| {
+        let mut c = Command::new(program);
         env.apply(&mut c);
-        let start = Instant::now();
-        let out = c.output()?;
-        let took = ms(start.elapsed());
-        if !out.status.success() {
-            return Err(format!("{command} failed in a pty").into());
+        c.args(args)
+            .env("PATH", &path)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "bench")
+            .env("GIT_AUTHOR_EMAIL", "bench@example.com")
+            .env("GIT_COMMITTER_NAME", "bench")
+            .env("GIT_COMMITTER_EMAIL", "bench@example.com");
+        c
+    };
+    let git_commit = || {
+        command(
+            Path::new("git"),
+            &["commit", "-q", "--allow-empty", "-m", "b"],
+        )
+    };
+    let pty = Pty::open()?;
+
+    // The hook really reminds, about the newest unshared session.
+    pty.time(&mut git_commit())?;
+    let shown = pty.take_output();
+    let expected = session_uuid(sessions - 6);
+    if !shown.contains("is not shared") || !shown.contains(&expected) {
+        return Err(format!(
+            "the hook did not remind about {expected}: the benchmark would measure another path ({shown:?})"
+        )
+        .into());
+    }
+
+    let mut with_hook = Vec::new();
+    let mut without = Vec::new();
+    let mut added = Vec::new();
+    for i in 0..runs {
+        // Alternate which goes first, so drift in the machine's load
+        // does not favour one side.
+        let mut pair = [0.0; 2];
+        for side in [i % 2, 1 - i % 2] {
+            if side == 0 {
+                std::fs::rename(&installed, &parked)?;
+                pair[0] = pty.time(&mut git_commit())?;
+                std::fs::rename(&parked, &installed)?;
+            } else {
+                pair[1] = pty.time(&mut git_commit())?;
+            }
         }
-        Ok(took)
-    };
-    let hook = format!("{BIN} hook post-commit");
-    let check = {
-        let mut c = Command::new("script");
-        c.args(["-q", "-e", "-c", &hook, "/dev/null"]);
-        env.apply(&mut c);
-        c.output()?
-    };
-    if !String::from_utf8_lossy(&check.stdout).contains("is not shared") {
-        return Err(
-            "the hook printed no reminder: the benchmark would measure the quiet path".into(),
-        );
+        without.push(pair[0]);
+        with_hook.push(pair[1]);
+        added.push(pair[1] - pair[0]);
     }
-    let mut samples = Vec::new();
-    let mut baseline = Vec::new();
+    let mut alone = Vec::new();
+    let mut script = Vec::new();
     for _ in 0..runs {
-        baseline.push(in_pty("true")?);
-        samples.push(in_pty(&hook)?);
+        alone.push(pty.time(&mut command(Path::new(BIN), &["hook", "post-commit"]))?);
+        script.push(pty.time(&mut command(&installed, &[]))?);
     }
-    baseline.sort_by(|a, b| a.total_cmp(b));
-    let base = baseline[baseline.len() / 2];
-    let mut added: Vec<f64> = samples.iter().map(|s| (s - base).max(0.0)).collect();
+    let reminders = pty.take_output().matches("is not shared").count();
+    if reminders < runs * 3 {
+        return Err(format!("only {reminders} reminders in {} hook runs", runs * 3).into());
+    }
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let difference = median(&with_hook) - median(&without);
     t.add(
-        "post-commit hook added to a commit (terminal, reminder shown)",
+        &format!(
+            "post-commit hook added to a commit (paired with - without; median difference {difference:.2} ms)"
+        ),
         "< 20 ms",
         &mut added,
         "ms",
     );
     t.add(
-        "  (the same, whole run under `script`)",
+        "  `git commit --allow-empty` on a terminal, hook installed (reminder shown)",
         "",
-        &mut samples,
+        &mut with_hook,
         "ms",
     );
-    t.add("  (`script -c true` alone)", "", &mut baseline, "ms");
+    t.add(
+        "  `git commit --allow-empty` on a terminal, no hook",
+        "",
+        &mut without,
+        "ms",
+    );
+    t.add(
+        "  `openctl hook post-commit` alone on a terminal",
+        "",
+        &mut alone,
+        "ms",
+    );
+    t.add(
+        "  the installed `hooks/post-commit` script alone on a terminal",
+        "",
+        &mut script,
+        "ms",
+    );
     Ok(())
 }
 

@@ -9,8 +9,10 @@
 //! alone: the user gets the one line to add instead.
 //!
 //! `reminder` is what the hook prints: it reads only local files (config,
-//! file modification times, one transcript's head and tail), never the
-//! network, and every failure means "say nothing".
+//! file modification times, the shared list, the first lines of the newest
+//! unshared transcripts until one belongs to this project, and that one's
+//! head and tail for a title), never the network, and every failure means
+//! "say nothing".
 
 use std::io::{IsTerminal, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -332,11 +334,7 @@ pub fn reminder(cwd: &Path, now: SystemTime) -> Option<String> {
         return None;
     }
     let window = Duration::from_secs(cfg.hook_window_minutes().saturating_mul(60));
-    let session = newest_active_session(&project_dirs(cwd, &identity.root), now, window)?;
-    let shares = shared::load().ok()?;
-    if shares.contains_key(&session.uuid) {
-        return None;
-    }
+    let session = newest_unshared_session(&project_dirs(cwd, &identity.root), now, window)?;
     let title = quick_title(&session.path)
         .map(|t| format!("\"{}\"", printable(&t)))
         .unwrap_or_else(|| session.uuid[..8].to_string());
@@ -369,14 +367,38 @@ fn project_dirs(cwd: &Path, main_root: &Path) -> Vec<PathBuf> {
     dirs
 }
 
-/// The most recently modified session of `dirs` within `window` of `now`,
-/// checked by file modification time first; only those few have their
-/// first `cwd` read to confirm the project (the encoding is lossy).
-fn newest_active_session(
+/// The most recently modified session of `dirs` active within `window` of
+/// `now` that is not shared. Candidates are found by file modification time
+/// alone; the shared list is read only when there is one, and a candidate's
+/// first `cwd` (the encoding of project dirs is lossy) is read only once it
+/// is known to be unshared, newest first, stopping at the first match.
+fn newest_unshared_session(
     dirs: &[PathBuf],
     now: SystemTime,
     window: Duration,
 ) -> Option<sessions::SessionFile> {
+    let active = active_sessions(dirs, now, window);
+    if active.is_empty() {
+        return None;
+    }
+    let shares = shared::load().ok()?;
+    active
+        .into_iter()
+        .filter(|(s, _)| !shares.contains_key(&s.uuid))
+        .find(|(s, dir)| match transcript::first_cwd(&s.path) {
+            Some(cwd) => Path::new(&cwd) == *dir,
+            None => true,
+        })
+        .map(|(s, _)| s)
+}
+
+/// The sessions of `dirs` modified within `window` of `now`, newest first,
+/// each with the directory whose encoding it was found under.
+fn active_sessions(
+    dirs: &[PathBuf],
+    now: SystemTime,
+    window: Duration,
+) -> Vec<(sessions::SessionFile, &Path)> {
     let roots = paths::claude_project_roots();
     let mut active: Vec<(sessions::SessionFile, &Path)> = Vec::new();
     for dir in dirs {
@@ -390,20 +412,18 @@ fn newest_active_session(
                     .duration_since(s.modified)
                     .map(|age| age <= window)
                     .unwrap_or(true);
-                if recent {
+                if recent && !active.iter().any(|(a, _)| a.path == s.path) {
                     active.push((s, dir.as_path()));
                 }
             }
         }
     }
-    active.sort_by_key(|s| std::cmp::Reverse(s.0.modified));
+    active.sort_by(|a, b| {
+        b.0.modified
+            .cmp(&a.0.modified)
+            .then(a.0.uuid.cmp(&b.0.uuid))
+    });
     active
-        .into_iter()
-        .find(|(s, dir)| match transcript::first_cwd(&s.path) {
-            Some(cwd) => Path::new(&cwd) == *dir,
-            None => true,
-        })
-        .map(|(s, _)| s)
 }
 
 /// How much of a transcript's head and tail the reminder reads for a title.

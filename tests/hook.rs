@@ -466,3 +466,80 @@ fn the_reminder_stays_silent_when_there_is_nothing_to_remind() {
     std::fs::create_dir_all(&outside).unwrap();
     assert_eq!(on_tty(&env, &outside, "openctl hook post-commit", &[]), "");
 }
+
+/// Set a transcript's modification time to `minutes` ago.
+fn age_minutes(path: &Path, minutes: u64) {
+    let when = std::time::SystemTime::now() - std::time::Duration::from_secs(minutes * 60);
+    std::fs::File::options()
+        .append(true)
+        .open(path)
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+}
+
+#[test]
+fn the_reminder_names_the_newest_session_that_is_not_shared() {
+    let env = TestEnv::new();
+    let repo = reminder_setup(&env);
+    // SESSION (from the setup) is the oldest active one, 20 minutes ago.
+    age_minutes(&env.project_dir(&repo).join(format!("{SESSION}.jsonl")), 20);
+    let session = |uuid: &str, title: &str, minutes: u64| {
+        let path = env.write_session(
+            &repo,
+            uuid,
+            &[
+                user_line(&format!("{uuid}-u"), &repo, title),
+                assistant_line(&format!("{uuid}-a"), &repo, "On it."),
+            ],
+        );
+        age_minutes(&path, minutes);
+    };
+    const NEWEST: &str = "5e55a0aa-0000-4000-8000-000000000003";
+    const MIDDLE: &str = "5e55a0aa-0000-4000-8000-000000000002";
+    const STALE: &str = "5e55a0aa-0000-4000-8000-000000000009";
+    session(NEWEST, "Newest but shared", 1);
+    session(MIDDLE, "Middle and not shared", 5);
+    session(STALE, "Outside the window", 45);
+    let share = |uuids: &[&str]| {
+        let sessions: serde_json::Map<String, serde_json::Value> = uuids
+            .iter()
+            .map(|u| {
+                (
+                    u.to_string(),
+                    serde_json::json!({"filePath": "/x.jsonl",
+                        "servers": ["http://localhost:3000"]}),
+                )
+            })
+            .collect();
+        std::fs::write(
+            env.openctl_home.join("shared-sessions.json"),
+            serde_json::json!({"version": 1, "sessions": sessions}).to_string(),
+        )
+        .unwrap();
+    };
+
+    // Nothing shared: the newest active session.
+    let shown = on_tty(&env, &repo, "openctl hook post-commit", &[]);
+    assert!(shown.contains(NEWEST), "{shown}");
+
+    // The newest is shared: the next newest unshared one, and only it.
+    share(&[NEWEST]);
+    let shown = on_tty(&env, &repo, "openctl hook post-commit", &[]);
+    assert_eq!(
+        shown.trim(),
+        format!(
+            "Claude Code session \"Middle and not shared\" is not shared — run: openctl session share {MIDDLE}"
+        )
+    );
+
+    // Both newer ones shared: the oldest active one.
+    share(&[NEWEST, MIDDLE]);
+    let shown = on_tty(&env, &repo, "openctl hook post-commit", &[]);
+    assert_eq!(shown.trim(), reminder_text());
+
+    // Every active session shared: silent, even though an older session
+    // outside the window is not shared.
+    share(&[NEWEST, MIDDLE, SESSION]);
+    assert_eq!(on_tty(&env, &repo, "openctl hook post-commit", &[]), "");
+}

@@ -525,3 +525,241 @@ fn dry_run_shows_redactions_and_sends_nothing() {
         stderr(&out)
     );
 }
+
+// ---------------------------------------------------------------------------
+// demo: interrupted at any moment, it leaves no daemon and no files behind.
+// Each run gets its own TMPDIR, so "left behind" is exact: any directory in
+// it, any live process whose OPENCTL_HOME is under it.
+
+/// A running `openctl demo`, in its own process group (as a terminal's
+/// foreground job), killed with its group when dropped.
+struct DemoRun {
+    child: std::process::Child,
+    tmp: PathBuf,
+    out: PathBuf,
+    err: PathBuf,
+}
+
+impl DemoRun {
+    fn start(env: &TestEnv, name: &str) -> DemoRun {
+        use std::os::unix::process::CommandExt;
+        let tmp = env.path().join(format!("tmp-{name}"));
+        std::fs::create_dir_all(&tmp).unwrap();
+        let out = env.path().join(format!("{name}.out"));
+        let err = env.path().join(format!("{name}.err"));
+        let child = env
+            .cmd(&["demo", "--duration", "30"])
+            .env("TMPDIR", &tmp)
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        DemoRun {
+            child,
+            tmp,
+            out,
+            err,
+        }
+    }
+
+    /// Ctrl-C at a terminal: the signal goes to the whole process group.
+    fn signal_group(&self, signal: i32) {
+        let pgid = self.child.id() as i32;
+        assert_eq!(unsafe { libc::kill(-pgid, signal) }, 0, "kill -{signal}");
+    }
+
+    /// Wait until `cond` holds on the demo's TMPDIR; the demo must still be
+    /// running meanwhile.
+    fn wait_until(&mut self, what: &str, cond: impl Fn(&Path) -> bool) {
+        let tmp = self.tmp.clone();
+        wait_for(what, Duration::from_secs(30), || {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "the demo exited ({status}) before {what}: {}",
+                    std::fs::read_to_string(&self.err).unwrap_or_default()
+                );
+            }
+            cond(&tmp).then_some(())
+        });
+    }
+
+    /// Wait for the exit; returns (exit code or -signal, stdout, stderr).
+    fn finish(mut self) -> (i32, String, String) {
+        use std::os::unix::process::ExitStatusExt;
+        let status = self.child.wait().unwrap();
+        let code = status
+            .code()
+            .or_else(|| status.signal().map(|s| -s))
+            .unwrap();
+        let out = std::fs::read_to_string(&self.out).unwrap();
+        let err = std::fs::read_to_string(&self.err).unwrap();
+        (code, out, err)
+    }
+}
+
+impl Drop for DemoRun {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The demo's temporary directories in `tmp`.
+fn demo_dirs(tmp: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("openctl-demo-")
+        })
+        .collect()
+}
+
+/// Live processes (zombies have exited) whose OPENCTL_HOME is under `tmp`:
+/// the demo's daemon, or any openctl child of the demo.
+fn demo_processes(tmp: &Path) -> Vec<String> {
+    let prefix = format!("OPENCTL_HOME={}/", tmp.display());
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()) {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if !environ
+            .split(|b| *b == 0)
+            .any(|var| var.starts_with(prefix.as_bytes()))
+        {
+            continue;
+        }
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let state = stat
+            .rsplit(") ")
+            .next()
+            .and_then(|rest| rest.chars().next());
+        if !matches!(state, Some('Z') | None) {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            found.push(format!(
+                "{pid}: {}",
+                String::from_utf8_lossy(&cmdline).replace('\0', " ")
+            ));
+        }
+    }
+    found
+}
+
+/// The sample transcript exists (the demo is about to share it).
+fn sample_written(tmp: &Path) -> bool {
+    demo_dirs(tmp).iter().any(|d| {
+        std::fs::read_dir(d.join("claude/projects"))
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .any(|p| std::fs::read_dir(p.path()).is_ok_and(|mut f| f.next().is_some()))
+    })
+}
+
+/// After the demo exited: nothing of it is left.
+fn assert_nothing_left(tmp: &Path, what: &str) {
+    assert_eq!(
+        demo_dirs(tmp),
+        Vec::<PathBuf>::new(),
+        "{what}: demo dir left"
+    );
+    assert_eq!(
+        demo_processes(tmp),
+        Vec::<String>::new(),
+        "{what}: demo processes left"
+    );
+}
+
+const INTERRUPTED: &str =
+    "Interrupted: the demo stopped its daemon and removed its temporary files.";
+
+#[test]
+fn demo_interrupted_early_leaves_no_daemon_and_no_files() {
+    let env = TestEnv::new();
+
+    // Right after the spawn: the signal may even come before the handler
+    // exists (then the default action ends it, before anything was made).
+    let run = DemoRun::start(&env, "at-once");
+    run.signal_group(libc::SIGINT);
+    let tmp = run.tmp.clone();
+    let (code, out, err) = run.finish();
+    assert!(code == 130 || code == -libc::SIGINT, "{code}: {err}");
+    assert_eq!(out, "");
+    assert_nothing_left(&tmp, "at once");
+
+    // As soon as its temporary directory exists.
+    let mut run = DemoRun::start(&env, "dir");
+    run.wait_until("the demo dir", |tmp| !demo_dirs(tmp).is_empty());
+    run.signal_group(libc::SIGINT);
+    let tmp = run.tmp.clone();
+    let (code, out, err) = run.finish();
+    // On a slow machine the demo may be running already: then Ctrl-C is
+    // its normal stop.
+    if out.is_empty() {
+        assert_eq!(code, 130, "{err}");
+        assert!(err.trim_end().ends_with(INTERRUPTED), "{err}");
+    } else {
+        assert_eq!(code, 0, "{err}");
+    }
+    assert_nothing_left(&tmp, "dir");
+
+    // While it shares (the sample is written, the daemon starting or
+    // started, `session share` running).
+    let mut run = DemoRun::start(&env, "share");
+    run.wait_until("the sample transcript", sample_written);
+    run.signal_group(libc::SIGINT);
+    let tmp = run.tmp.clone();
+    let (code, out, err) = run.finish();
+    if out.is_empty() {
+        assert_eq!(code, 130, "{err}");
+        assert!(err.contains(INTERRUPTED), "{err}");
+    } else {
+        assert_eq!(code, 0, "{err}");
+    }
+    assert_nothing_left(&tmp, "share");
+
+    // SIGTERM is handled the same way (exit 128 + 15).
+    let mut run = DemoRun::start(&env, "term");
+    run.wait_until("the demo dir", |tmp| !demo_dirs(tmp).is_empty());
+    run.signal_group(libc::SIGTERM);
+    let tmp = run.tmp.clone();
+    let (code, out, err) = run.finish();
+    assert_eq!(code, if out.is_empty() { 143 } else { 0 }, "{err}");
+    assert_nothing_left(&tmp, "SIGTERM");
+}
+
+#[test]
+fn demo_stopped_with_ctrl_c_while_running_cleans_up() {
+    let env = TestEnv::new();
+    let mut run = DemoRun::start(&env, "running");
+    let out = run.out.clone();
+    run.wait_until("the URL", |_| {
+        std::fs::read_to_string(&out).is_ok_and(|s| s.ends_with('\n'))
+    });
+    // The demo's daemon is up while it runs.
+    assert!(
+        demo_processes(&run.tmp)
+            .iter()
+            .any(|p| p.contains("daemon")),
+        "{:?}",
+        demo_processes(&run.tmp)
+    );
+    run.signal_group(libc::SIGINT);
+    let tmp = run.tmp.clone();
+    let (code, out, err) = run.finish();
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("/sessions/"), "{out}");
+    assert!(err.contains("Demo stopped"), "{err}");
+    assert_nothing_left(&tmp, "running");
+}

@@ -5,88 +5,93 @@
 //! path (allowlist, daemon, server), prints the URL and keeps the session
 //! growing so the viewer visibly updates. It never touches the user's real
 //! `~/.openctl` or `~/.claude`: everything lives in a temporary directory.
+//!
+//! SIGINT and SIGTERM are caught before anything is created, and every phase
+//! races them: however early the demo is interrupted, its daemon is stopped
+//! and its temporary directory removed. Before the URL is printed that is an
+//! interruption (exit 128 + the signal number: 130 for Ctrl-C); once the
+//! demo runs, Ctrl-C is the normal way to stop it (exit 0). The `openctl`
+//! children run in their own process group, so a Ctrl-C at the terminal
+//! reaches only the demo, which decides what happens to them.
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
+use tokio::runtime::Runtime;
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::cli::DemoArgs;
 use crate::config::{self, Config};
 use crate::error::{CliError, Exit};
 use crate::output;
 
-/// The files of one demo run, removed when it ends.
-struct Sandbox {
-    dir: tempfile::TempDir,
-    openctl_home: PathBuf,
-    claude_dir: PathBuf,
-    project: PathBuf,
-}
-
-impl Sandbox {
-    fn new() -> Result<Sandbox> {
-        let dir = tempfile::Builder::new()
-            .prefix("openctl-demo-")
-            .tempdir()
-            .context("cannot create a temporary directory for the demo")?;
-        let openctl_home = dir.path().join("openctl");
-        let claude_dir = dir.path().join("claude");
-        let project = dir.path().join("todo-app");
-        crate::paths::ensure_private_dir(&openctl_home)?;
-        std::fs::create_dir_all(&project)
-            .with_context(|| format!("cannot create {}", project.display()))?;
-        Ok(Sandbox {
-            dir,
-            openctl_home,
-            claude_dir,
-            project,
-        })
-    }
-
-    /// An `openctl` child process confined to the sandbox.
-    fn openctl(&self, args: &[&str]) -> Result<Command> {
-        let exe = std::env::current_exe().context("cannot find the openctl executable")?;
-        let mut cmd = Command::new(exe);
-        cmd.args(args)
-            .env("OPENCTL_HOME", &self.openctl_home)
-            .env("CLAUDE_CONFIG_DIR", &self.claude_dir)
-            .env_remove("OPENCTL_SERVER_URL")
-            .env_remove("CLAUDE_SESSION_ID")
-            .stdin(Stdio::null());
-        Ok(cmd)
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        // The demo's own daemon: stop it before its files disappear.
-        if let Ok(mut cmd) = self.openctl(&["daemon", "stop"]) {
-            let _ = cmd.stdout(Stdio::null()).stderr(Stdio::null()).status();
-        }
-    }
-}
-
 pub fn run(args: &DemoArgs) -> Result<()> {
-    let sandbox = Sandbox::new()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let (server, server_task) = match local_configured_server(&runtime) {
+    // Before anything exists that an interruption would leave behind.
+    let interrupt = Interrupt::install(&runtime)?;
+    let mut sandbox = Sandbox::new()?;
+    let mut server = None;
+    let outcome = demo(args, &runtime, &interrupt, &mut sandbox, &mut server);
+    // The daemon first (it may still be sending to the server), then the
+    // server, then the files.
+    let stopped = sandbox.stop_daemon();
+    if let Some(server) = server {
+        server.stop(&runtime);
+    }
+    let removed = sandbox.remove();
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    let cleaned = stopped.and(removed);
+    match outcome {
+        Err(e) if e.downcast_ref::<Interrupted>().is_some() => {
+            let signal = interrupt.received().unwrap_or(libc::SIGINT);
+            match cleaned {
+                Ok(()) => output::warn(
+                    "Interrupted: the demo stopped its daemon and removed its temporary files.",
+                ),
+                Err(e) => output::warn(format!("Interrupted; cleaning up failed: {e:#}")),
+            }
+            std::process::exit(128 + signal);
+        }
+        Err(e) => Err(e),
+        Ok(()) => {
+            cleaned?;
+            output::note(false, "Demo stopped; its temporary files are removed.");
+            Ok(())
+        }
+    }
+}
+
+/// The demo itself; returns [`Interrupted`] when a signal came before the
+/// URL was printed, `Ok` when it ran (to the end, or until Ctrl-C).
+fn demo(
+    args: &DemoArgs,
+    runtime: &Runtime,
+    interrupt: &Interrupt,
+    sandbox: &mut Sandbox,
+    server_slot: &mut Option<EmbeddedServer>,
+) -> Result<()> {
+    // Futures (timers, sockets) are created here and driven by `race`.
+    let _rt = runtime.enter();
+    let configured = interrupt.race(runtime, local_configured_server())?;
+    let server = match configured {
         Some(url) if args.port.is_none() => {
             output::note(false, format!("Using the server at {url}"));
-            (url, None)
+            url
         }
         _ => {
             let port = args.port.unwrap_or(0);
-            let listener = runtime
-                .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
+            let listener = interrupt
+                .race(runtime, tokio::net::TcpListener::bind(("127.0.0.1", port)))?
                 .map_err(|e| {
                     CliError::new(
                         Exit::Failure,
@@ -95,18 +100,21 @@ pub fn run(args: &DemoArgs) -> Result<()> {
                     .with_hint("pick another port with --port, or omit it for a free one")
                 })?;
             let addr = listener.local_addr()?;
-            let opts = crate::server::ServerOptions::new(sandbox.dir.path().join("demo.db"));
+            let opts = crate::server::ServerOptions::new(sandbox.root.join("demo.db"));
+            let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
             let task = runtime.spawn(crate::server::serve(listener, opts, async move {
                 let _ = stop_rx.await;
             }));
+            *server_slot = Some(EmbeddedServer { stop, task });
             let url = format!("http://{addr}");
             output::note(false, format!("Started the embedded server on {url}"));
-            (url, Some(task))
+            url
         }
     };
 
-    let session = SampleSession::create(&sandbox)?;
+    let session = SampleSession::create(sandbox)?;
     session.append(0..OPENING)?;
+    interrupt.check()?;
     output::note(
         false,
         format!(
@@ -115,7 +123,10 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         ),
     );
 
-    let url = share(&sandbox, &session.path, &server)?;
+    let spinner = output::spinner("Sharing the sample session…");
+    let shared = share(sandbox, runtime, interrupt, &session.path, &server);
+    spinner.finish_and_clear();
+    let url = shared?;
     output::println(&url)?;
     output::note(
         false,
@@ -126,29 +137,30 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         ),
     );
 
+    // From here on a signal is the normal way to stop the demo.
     let steps = STEPS.len() - OPENING;
     let pause = Duration::from_millis(args.duration * 1000 / steps.max(1) as u64);
     for i in OPENING..STEPS.len() {
-        if ctrl_c_pressed(&runtime, pause) {
-            return finish(runtime, stop_tx, server_task);
+        if interrupt.race(runtime, tokio::time::sleep(pause)).is_err() {
+            return Ok(());
         }
         session.append(i..i + 1)?;
     }
     output::note(false, "The sample session is complete.");
     if args.once {
         // Let the daemon deliver the last lines before everything stops.
-        wait_delivered(&sandbox, &runtime)?;
-        return finish(runtime, stop_tx, server_task);
+        return match wait_delivered(sandbox, runtime, interrupt) {
+            Err(e) if e.downcast_ref::<Interrupted>().is_some() => Ok(()),
+            other => other,
+        };
     }
     output::note(false, "Still serving; press Ctrl-C to stop.");
-    runtime.block_on(async {
-        let _ = tokio::signal::ctrl_c().await;
-    });
-    finish(runtime, stop_tx, server_task)
+    let _ = interrupt.race(runtime, std::future::pending::<()>());
+    Ok(())
 }
 
 /// The configured server, when it is on this machine and answers.
-fn local_configured_server(runtime: &tokio::runtime::Runtime) -> Option<String> {
+async fn local_configured_server() -> Option<String> {
     let cfg = Config::load().ok()?;
     let server = config::resolve_server(None, &cfg).ok()?;
     let host = url::Url::parse(&server).ok()?.host_str()?.to_string();
@@ -159,24 +171,44 @@ fn local_configured_server(runtime: &tokio::runtime::Runtime) -> Option<String> 
     if !local {
         return None;
     }
-    let health = format!("{server}/api/health");
-    let ok = runtime.block_on(async {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_millis(500))
-            .build()
-            .ok()?;
-        let resp = client.get(&health).send().await.ok()?;
-        let body: Value = resp.json().await.ok()?;
-        Some(body.get("status").and_then(Value::as_str) == Some("ok"))
-    });
-    ok.unwrap_or(false).then_some(server)
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .ok()?;
+    let resp = client
+        .get(format!("{server}/api/health"))
+        .send()
+        .await
+        .ok()?;
+    let body: Value = resp.json().await.ok()?;
+    (body.get("status").and_then(Value::as_str) == Some("ok")).then_some(server)
 }
 
-/// Share through the normal path: a real `openctl session share` in the
-/// sandbox (allowlist, server, daemon).
-fn share(sandbox: &Sandbox, transcript: &Path, server: &str) -> Result<String> {
+/// Share through the normal path: the sandbox's daemon, then a real
+/// `openctl session share` (allowlist, server, daemon). The daemon is
+/// started on its own first, and that start is never cut short: stopped
+/// half-way, a starting daemon could outlive the demo unnoticed.
+fn share(
+    sandbox: &mut Sandbox,
+    runtime: &Runtime,
+    interrupt: &Interrupt,
+    transcript: &Path,
+    server: &str,
+) -> Result<String> {
+    sandbox.daemon_may_run = true;
+    let started = sandbox.run(runtime, interrupt, &["daemon", "start"], true)?;
+    if !started.status.success() {
+        return Err(CliError::new(
+            Exit::DaemonStart,
+            format!(
+                "the demo could not start its daemon: {}",
+                String::from_utf8_lossy(&started.stderr).trim()
+            ),
+        )
+        .into());
+    }
     let path = transcript.to_string_lossy();
-    let mut cmd = sandbox.openctl(&[
+    let args = [
         "session",
         "share",
         &path,
@@ -185,13 +217,8 @@ fn share(sandbox: &Sandbox, transcript: &Path, server: &str) -> Result<String> {
         server,
         "--json",
         "-q",
-    ])?;
-    let spinner = output::spinner("Sharing the sample session…");
-    let out = cmd
-        .stderr(Stdio::piped())
-        .output()
-        .context("cannot run openctl session share")?;
-    spinner.finish_and_clear();
+    ];
+    let out = sandbox.run(runtime, interrupt, &args, false)?;
     if !out.status.success() {
         return Err(CliError::new(
             Exit::Failure,
@@ -209,24 +236,11 @@ fn share(sandbox: &Sandbox, transcript: &Path, server: &str) -> Result<String> {
         .context("share printed no URL")
 }
 
-/// True when Ctrl-C was pressed within `pause`.
-fn ctrl_c_pressed(runtime: &tokio::runtime::Runtime, pause: Duration) -> bool {
-    runtime.block_on(async {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => true,
-            _ = tokio::time::sleep(pause) => false,
-        }
-    })
-}
-
 /// Wait (bounded) until the daemon has sent every line of the sample.
-fn wait_delivered(sandbox: &Sandbox, runtime: &tokio::runtime::Runtime) -> Result<()> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while std::time::Instant::now() < deadline {
-        let out = sandbox
-            .openctl(&["daemon", "status", "--json"])?
-            .stderr(Stdio::null())
-            .output()?;
+fn wait_delivered(sandbox: &Sandbox, runtime: &Runtime, interrupt: &Interrupt) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let out = sandbox.run(runtime, interrupt, &["daemon", "status", "--json"], false)?;
         let status: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
         let caught_up = status["sessions"].as_array().is_some_and(|pairs| {
             !pairs.is_empty() && pairs.iter().all(|p| p["lag_bytes"].as_u64() == Some(0))
@@ -234,7 +248,7 @@ fn wait_delivered(sandbox: &Sandbox, runtime: &tokio::runtime::Runtime) -> Resul
         if caught_up {
             return Ok(());
         }
-        runtime.block_on(tokio::time::sleep(Duration::from_millis(100)));
+        interrupt.race(runtime, tokio::time::sleep(Duration::from_millis(100)))?;
     }
     Err(CliError::new(
         Exit::Timeout,
@@ -243,19 +257,252 @@ fn wait_delivered(sandbox: &Sandbox, runtime: &tokio::runtime::Runtime) -> Resul
     .into())
 }
 
-fn finish(
-    runtime: tokio::runtime::Runtime,
+/// The in-process server and how to stop it.
+struct EmbeddedServer {
     stop: tokio::sync::oneshot::Sender<()>,
-    server: Option<tokio::task::JoinHandle<Result<()>>>,
-) -> Result<()> {
-    let _ = stop.send(());
-    if let Some(task) = server {
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl EmbeddedServer {
+    fn stop(self, runtime: &Runtime) {
+        let _ = self.stop.send(());
         runtime.block_on(async {
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+            let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
         });
     }
-    output::note(false, "Demo stopped; its temporary files are removed.");
-    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Signals
+
+/// The demo was interrupted by a signal before it was running.
+#[derive(Debug)]
+struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// SIGINT and SIGTERM, caught for the whole life of the demo (the handlers
+/// stay installed until the process exits, so a second Ctrl-C cannot cut
+/// the clean-up short either).
+struct Interrupt {
+    received: tokio::sync::watch::Receiver<Option<i32>>,
+}
+
+impl Interrupt {
+    fn install(runtime: &Runtime) -> Result<Interrupt> {
+        let _rt = runtime.enter();
+        let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        let (tx, received) = tokio::sync::watch::channel(None);
+        runtime.spawn(async move {
+            let signal = tokio::select! {
+                _ = int.recv() => libc::SIGINT,
+                _ = term.recv() => libc::SIGTERM,
+            };
+            let _ = tx.send(Some(signal));
+        });
+        Ok(Interrupt { received })
+    }
+
+    /// The signal received so far, if any.
+    fn received(&self) -> Option<i32> {
+        *self.received.borrow()
+    }
+
+    fn error(&self) -> anyhow::Error {
+        Interrupted.into()
+    }
+
+    /// `Err(Interrupted)` once a signal came.
+    fn check(&self) -> Result<()> {
+        match self.received() {
+            Some(_) => Err(self.error()),
+            None => Ok(()),
+        }
+    }
+
+    /// Until a signal comes (forever when none can come any more).
+    async fn wait(&self) {
+        let mut rx = self.received.clone();
+        if rx.wait_for(Option::is_some).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Run `fut` to completion unless a signal comes first.
+    fn race<T>(&self, runtime: &Runtime, fut: impl std::future::Future<Output = T>) -> Result<T> {
+        self.check()?;
+        runtime.block_on(async {
+            tokio::select! {
+                biased;
+                _ = self.wait() => Err(self.error()),
+                value = fut => Ok(value),
+            }
+        })
+    }
+}
+
+/// Until `child` exits; woken by SIGCHLD (`exits` was registered before
+/// the child was spawned).
+async fn exited(child: &mut Child, exits: &mut Signal) -> std::io::Result<ExitStatus> {
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        exits.recv().await;
+    }
+}
+
+/// What a child wrote to `file`, up to 1 MiB.
+fn read_back(file: &mut File) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(0))?;
+    file.take(1024 * 1024).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+// ---------------------------------------------------------------------------
+// The sandbox
+
+/// The files of one demo run, removed when it ends.
+struct Sandbox {
+    dir: Option<tempfile::TempDir>,
+    root: PathBuf,
+    openctl_home: PathBuf,
+    claude_dir: PathBuf,
+    project: PathBuf,
+    /// Set before anything may start a daemon in `openctl_home`.
+    daemon_may_run: bool,
+}
+
+impl Sandbox {
+    fn new() -> Result<Sandbox> {
+        let dir = tempfile::Builder::new()
+            .prefix("openctl-demo-")
+            .tempdir()
+            .context("cannot create a temporary directory for the demo")?;
+        let root = dir.path().to_path_buf();
+        let sandbox = Sandbox {
+            openctl_home: root.join("openctl"),
+            claude_dir: root.join("claude"),
+            project: root.join("todo-app"),
+            root,
+            dir: Some(dir),
+            daemon_may_run: false,
+        };
+        crate::paths::ensure_private_dir(&sandbox.openctl_home)?;
+        std::fs::create_dir_all(&sandbox.project)
+            .with_context(|| format!("cannot create {}", sandbox.project.display()))?;
+        Ok(sandbox)
+    }
+
+    /// An `openctl` child process confined to the sandbox, in its own
+    /// process group.
+    fn openctl(&self, args: &[&str]) -> Result<Command> {
+        let exe = std::env::current_exe().context("cannot find the openctl executable")?;
+        let mut cmd = Command::new(exe);
+        cmd.args(args)
+            .env("OPENCTL_HOME", &self.openctl_home)
+            .env("CLAUDE_CONFIG_DIR", &self.claude_dir)
+            .env_remove("OPENCTL_SERVER_URL")
+            .env_remove("CLAUDE_SESSION_ID")
+            .stdin(Stdio::null())
+            .process_group(0);
+        Ok(cmd)
+    }
+
+    /// Run `openctl args` in the sandbox unless a signal comes first. The
+    /// output goes to unnamed files in the sandbox (no pipe fills up while
+    /// the child is waited for). On a signal the child is killed or, with
+    /// `finish`, left to end on its own (it is bounded by its own timeouts).
+    fn run(
+        &self,
+        runtime: &Runtime,
+        interrupt: &Interrupt,
+        args: &[&str],
+        finish: bool,
+    ) -> Result<Output> {
+        interrupt.check()?;
+        let capture = || {
+            tempfile::tempfile_in(&self.root)
+                .with_context(|| format!("cannot create a file in {}", self.root.display()))
+        };
+        let (mut out, mut err) = (capture()?, capture()?);
+        let mut cmd = self.openctl(args)?;
+        cmd.stdout(out.try_clone()?).stderr(err.try_clone()?);
+        let mut exits = {
+            let _rt = runtime.enter();
+            signal(SignalKind::child()).context("cannot watch child processes")?
+        };
+        let what = format!("openctl {}", args.join(" "));
+        let mut child = cmd.spawn().with_context(|| format!("cannot run {what}"))?;
+        let status = runtime.block_on(async {
+            tokio::select! {
+                biased;
+                _ = interrupt.wait() => None,
+                status = exited(&mut child, &mut exits) => Some(status),
+            }
+        });
+        let Some(status) = status else {
+            if !finish {
+                let _ = child.kill();
+            }
+            let _ = child.wait();
+            return Err(interrupt.error());
+        };
+        Ok(Output {
+            status: status.with_context(|| format!("cannot wait for {what}"))?,
+            stdout: read_back(&mut out)?,
+            stderr: read_back(&mut err)?,
+        })
+    }
+
+    /// Stop the demo's daemon (if one may have started), waiting until it
+    /// has exited. Runs in its own process group: a second Ctrl-C does not
+    /// cut it short.
+    fn stop_daemon(&mut self) -> Result<()> {
+        if !std::mem::take(&mut self.daemon_may_run) {
+            return Ok(());
+        }
+        let out = self
+            .openctl(&["daemon", "stop"])?
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .context("cannot run openctl daemon stop")?;
+        if !out.status.success() {
+            anyhow::bail!(
+                "cannot stop the demo's daemon (OPENCTL_HOME={}): {}",
+                self.openctl_home.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(())
+    }
+
+    /// Remove the temporary directory.
+    fn remove(&mut self) -> Result<()> {
+        match self.dir.take() {
+            Some(dir) => dir
+                .close()
+                .with_context(|| format!("cannot remove {}", self.root.display())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        // Only on a path that skipped the clean-up (a panic): the daemon
+        // before its files disappear.
+        let _ = self.stop_daemon();
+    }
 }
 
 /// Lines written before the share; the rest arrive while the viewer watches.
