@@ -146,7 +146,11 @@ pub fn run_foreground() -> Result<()> {
 
 async fn serve(home: PathBuf, http: Http) -> Result<()> {
     let home_changed = Arc::new(tokio::sync::Notify::new());
-    let files = watch::FileWatch::new(&home, &[shared::FILE, config::FILE], home_changed.clone())?;
+    let files = watch::FileWatch::new(
+        &home,
+        &[shared::FILE, shared::ABANDON_FILE, config::FILE],
+        home_changed.clone(),
+    )?;
     let ctx = Arc::new(Ctx {
         home: home.clone(),
         http,
