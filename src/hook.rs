@@ -511,21 +511,28 @@ pub fn parse_session_end(bytes: &[u8]) -> Result<SessionEnd> {
     })
 }
 
-/// What to tell the user when a session ends: something only when it is
-/// shared (the daemon completes it after its idle timeout; nothing is
-/// changed here).
-pub fn session_end_note(end: &SessionEnd) -> Result<Option<String>> {
-    let shares = shared::load()?;
-    let Some(share) = shares.get(&end.session_id) else {
+/// Claude Code ended a session. When it is shared, record that in
+/// shared-sessions.json (`endedAt`): the daemon sends what is left and
+/// completes it on every server at once, instead of after its idle timeout
+/// (new lines, e.g. `claude --resume`, make it live again). Returns what to
+/// tell the user; a session that is not shared is left alone (`None`,
+/// nothing written).
+pub fn session_end(end: &SessionEnd) -> Result<Option<String>> {
+    let Some(share) = shared::end(&end.session_id)? else {
         return Ok(None);
     };
-    let idle = Config::load().map(|c| c.idle_timeout_secs()).unwrap_or(600);
+    let running = crate::daemon::read_status()
+        .map(|s| s.running)
+        .unwrap_or(false);
+    let how = if running {
+        "the openctl daemon completes it there once everything is sent".to_string()
+    } else {
+        "the openctl daemon is not running: start it (openctl daemon start) to send the rest and complete it".to_string()
+    };
     Ok(Some(format!(
-        "openctl: session {} is shared with {}; the daemon marks it complete after {} without new lines (stop now with: openctl session unshare {})",
+        "openctl: session {} ended; it is shared with {}: {how}",
         share.uuid,
         share.servers.join(", "),
-        humantime::format_duration(Duration::from_secs(idle)),
-        share.uuid
     )))
 }
 

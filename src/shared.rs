@@ -2,7 +2,15 @@
 //! only thing the daemon streams. Format (compatible with the original CLI):
 //! `{"version": 1, "sessions": {uuid: {"filePath", "servers": [url],
 //! "sharedAt", "serverSessions": {url: {"sessionId"}}}}}`. Unknown keys are
-//! preserved.
+//! preserved, and openctl adds two of its own (which the original CLI
+//! ignores): `serverSessions[url].sharedAt`, when the session was last
+//! shared with that server (a re-share changes it, which tells the daemon
+//! that the session is live again there), and `endedAt`, when Claude Code
+//! ended the session (the daemon completes it once everything is sent).
+//!
+//! Also `~/.openctl/unshare-abandon.json` ([`ABANDON_FILE`]): pairs that
+//! `unshare --delete` asked the daemon to stop streaming at once, without
+//! flushing, because they are about to be deleted on the server.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -14,6 +22,9 @@ use crate::server_url;
 use crate::state::JsonFile;
 
 pub const FILE: &str = "shared-sessions.json";
+/// Pairs the daemon must stop streaming without flushing (see the module
+/// docs): `{"version": 1, "pairs": {uuid: {server url: requested at}}}`.
+pub const ABANDON_FILE: &str = "unshare-abandon.json";
 
 /// One shared session as the daemon and the CLI need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +35,21 @@ pub struct Share {
     pub shared_at: Option<String>,
     /// server URL → server session id
     pub server_sessions: BTreeMap<String, String>,
+    /// server URL → when the session was last shared with it.
+    pub server_shared_at: BTreeMap<String, String>,
+    /// When Claude Code ended the session (its SessionEnd hook), if it did
+    /// after the last share.
+    pub ended_at: Option<String>,
+}
+
+impl Share {
+    /// What changes whenever the session is shared (again) with `server`.
+    pub fn stamp(&self, server: &str) -> Option<String> {
+        self.server_shared_at
+            .get(server)
+            .or(self.shared_at.as_ref())
+            .cloned()
+    }
 }
 
 pub fn file() -> Result<JsonFile> {
@@ -59,29 +85,31 @@ pub fn parse(map: &Map<String, Value>) -> BTreeMap<String, Share> {
             })
             .unwrap_or_default();
         servers.dedup();
-        let server_sessions = entry
-            .get("serverSessions")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| {
-                        let id = v.get("sessionId")?.as_str()?;
-                        Some((server_url::normalize(k).ok()?, id.to_string()))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let server_object = |key: &str| -> BTreeMap<String, String> {
+            entry
+                .get("serverSessions")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| {
+                            let value = v.get(key)?.as_str()?;
+                            Some((server_url::normalize(k).ok()?, value.to_string()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let text = |key: &str| entry.get(key).and_then(Value::as_str).map(str::to_string);
         out.insert(
             uuid.clone(),
             Share {
                 uuid: uuid.clone(),
                 file_path: PathBuf::from(file_path),
                 servers,
-                shared_at: entry
-                    .get("sharedAt")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                server_sessions,
+                shared_at: text("sharedAt"),
+                server_sessions: server_object("sessionId"),
+                server_shared_at: server_object("sharedAt"),
+                ended_at: text("endedAt"),
             },
         );
     }
@@ -97,7 +125,10 @@ fn sessions_mut(map: &mut Map<String, Value>) -> Result<&mut Map<String, Value>>
 }
 
 /// Record that `uuid` (transcript `file_path`) is shared with `server` as
-/// server session `server_session_id`.
+/// server session `server_session_id`. Sharing again stamps the share anew
+/// (the daemon takes the session as live again on that server) and forgets
+/// that Claude Code had ended it; an `unshare --delete` that was abandoning
+/// the pair is forgotten too.
 pub fn add(
     uuid: &str,
     file_path: &std::path::Path,
@@ -136,9 +167,11 @@ pub fn add(
                 list.push(Value::String(server.to_string()));
             }
         }
+        let now = crate::time::now_rfc3339();
         entry
             .entry("sharedAt")
-            .or_insert_with(|| Value::String(crate::time::now_rfc3339()));
+            .or_insert_with(|| Value::String(now.clone()));
+        entry.remove("endedAt");
         let ss = entry
             .entry("serverSessions")
             .or_insert_with(|| Value::Object(Map::new()));
@@ -155,9 +188,34 @@ pub fn add(
                 "sessionId".into(),
                 Value::String(server_session_id.to_string()),
             );
+            obj.insert("sharedAt".into(), Value::String(now));
             ss.insert(server.to_string(), Value::Object(obj));
         }
         Ok(())
+    })?;
+    // A corrupt abandon file is ignored by the daemon as well: not a
+    // reason to fail the share.
+    let _ = clear_abandon(uuid, Some(&[server.to_string()]));
+    Ok(())
+}
+
+/// Claude Code ended session `uuid`: when it is shared, record `endedAt`
+/// (the daemon completes it on every server once everything is sent) and
+/// return the share. A session that is not shared is left alone: nothing
+/// is written, not even an empty file.
+pub fn end(uuid: &str) -> Result<Option<Share>> {
+    if !load()?.contains_key(uuid) {
+        return Ok(None);
+    }
+    file()?.update(|map| {
+        if !parse(map).contains_key(uuid) {
+            return Ok(None);
+        }
+        let sessions = sessions_mut(map)?;
+        if let Some(Value::Object(entry)) = sessions.get_mut(uuid) {
+            entry.insert("endedAt".into(), Value::String(crate::time::now_rfc3339()));
+        }
+        Ok(parse(map).remove(uuid))
     })
 }
 
@@ -198,4 +256,122 @@ pub fn remove(uuid: &str, server: Option<&str>) -> Result<Vec<(String, Option<St
         }
         Ok(removed)
     })
+}
+
+fn abandon_file() -> Result<JsonFile> {
+    JsonFile::in_home(ABANDON_FILE)
+}
+
+/// Ask the daemon to stop streaming (`uuid`, each of `servers`) at once,
+/// without flushing: they were unshared and are about to be deleted.
+pub fn request_abandon(uuid: &str, servers: &[String]) -> Result<()> {
+    let now = crate::time::now_rfc3339();
+    abandon_file()?.update(|map| {
+        map.entry("version").or_insert(Value::from(1));
+        let pairs = map
+            .entry("pairs")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !pairs.is_object() {
+            *pairs = Value::Object(Map::new());
+        }
+        if let Value::Object(pairs) = pairs {
+            let entry = pairs
+                .entry(uuid.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            if let Value::Object(entry) = entry {
+                for server in servers {
+                    entry.insert(server.clone(), Value::String(now.clone()));
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Forget the abandon requests of `uuid` (for `servers`, or all). Writes
+/// nothing when there is nothing to forget.
+pub fn clear_abandon(uuid: &str, servers: Option<&[String]>) -> Result<()> {
+    let file = abandon_file()?;
+    let listed = abandoned(&file.read()?)
+        .iter()
+        .any(|(s, server)| s == uuid && servers.is_none_or(|list| list.contains(server)));
+    if !listed {
+        return Ok(());
+    }
+    file.update(|map| {
+        let Some(Value::Object(pairs)) = map.get_mut("pairs") else {
+            return Ok(());
+        };
+        let empty = match pairs.get_mut(uuid) {
+            Some(Value::Object(entry)) => {
+                entry.retain(|server, _| {
+                    let server = server_url::normalize(server).unwrap_or_default();
+                    servers.is_some_and(|list| !list.contains(&server))
+                });
+                entry.is_empty()
+            }
+            _ => true,
+        };
+        if empty {
+            pairs.remove(uuid);
+        }
+        Ok(())
+    })
+}
+
+/// The (session, server) pairs listed in the abandon file's content.
+pub fn abandoned(map: &Map<String, Value>) -> std::collections::BTreeSet<(String, String)> {
+    let mut out = std::collections::BTreeSet::new();
+    let Some(pairs) = map.get("pairs").and_then(Value::as_object) else {
+        return out;
+    };
+    for (uuid, servers) in pairs {
+        for server in servers.as_object().into_iter().flat_map(|m| m.keys()) {
+            if let Ok(server) = server_url::normalize(server) {
+                out.insert((uuid.clone(), server));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_the_stamps_openctl_adds_and_falls_back_to_shared_at() {
+        let map = json!({"version": 1, "sessions": {
+            "a": {"filePath": "/a.jsonl", "servers": ["http://one", "http://Two/"],
+                  "sharedAt": "t0", "endedAt": "t9", "futureKey": [1],
+                  "serverSessions": {"http://one": {"sessionId": "s1", "sharedAt": "t1"},
+                                     "http://two": {"sessionId": "s2"}}},
+            "b": {"filePath": "/b.jsonl", "servers": ["http://one"]}
+        }});
+        let shares = parse(map.as_object().unwrap());
+        let a = &shares["a"];
+        assert_eq!(a.servers, vec!["http://one", "http://two"]);
+        assert_eq!(a.stamp("http://one").as_deref(), Some("t1"));
+        assert_eq!(a.stamp("http://two").as_deref(), Some("t0"));
+        assert_eq!(a.ended_at.as_deref(), Some("t9"));
+        assert_eq!(a.server_sessions["http://two"], "s2");
+        let b = &shares["b"];
+        assert_eq!((b.stamp("http://one"), b.ended_at.clone()), (None, None));
+    }
+
+    #[test]
+    fn abandon_lists_pairs_with_normalized_servers() {
+        let map = json!({"version": 1, "pairs": {
+            "a": {"HTTP://One/": "t", "http://two": "t"}, "b": "junk"}});
+        let got = abandoned(map.as_object().unwrap());
+        let want: Vec<(String, String)> = vec![
+            ("a".into(), "http://one".into()),
+            ("a".into(), "http://two".into()),
+        ];
+        assert_eq!(got.into_iter().collect::<Vec<_>>(), want);
+    }
 }

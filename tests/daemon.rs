@@ -756,3 +756,74 @@ fn foreground_start_becomes_openctl_daemon_in_the_same_process() {
     });
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn sharing_again_after_an_idle_complete_is_live_until_idle_again() {
+    let (env, repo) = setup();
+    let repo = repo.canonicalize().unwrap();
+    let server = TestServer::start(&env);
+    write_config(
+        &env,
+        &[&server.url],
+        REPO_ID,
+        json!({"idleTimeoutSeconds": 1}),
+    );
+    let session = new_uuid();
+    env.write_session(&repo, &session, &lines(&session, &repo, 0, 2));
+    let _daemon = DaemonGuard { env: &env };
+    let share = |what: &str| -> Value {
+        let out = env
+            .cmd(&["share", &session, "-s", &server.url, "--json", "-q"])
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let stamp = || {
+        env.read_json("shared-sessions.json")["sessions"][&session]["serverSessions"][&server.url]
+            ["sharedAt"]
+            .clone()
+    };
+    let first = share("first share");
+    let id = first["server_session_id"].as_str().unwrap().to_string();
+    let is_complete = || server.get_session(&id)["session"]["status"] == "complete";
+    wait_for("the idle session to complete", LONG, || {
+        is_complete().then_some(())
+    });
+    wait_for("the pair to show complete", LONG, || {
+        (daemon_pair(&env, &session, &server.url)?["state"] == "complete").then_some(())
+    });
+    let stamped = stamp();
+    assert!(stamped.is_string(), "{stamped}");
+
+    // Sharing again restores it on the server (the CLI's /live) and tells
+    // the daemon, which takes it as live and completes it after the idle
+    // timeout again (it used to stay live for good).
+    let second = share("second share");
+    assert_eq!(second["server_session_id"], first["server_session_id"]);
+    assert_eq!(second["resumed"], true);
+    assert_ne!(stamp(), stamped, "the share entry changes on a re-share");
+    let log = env.openctl_home.join("daemon.log");
+    wait_for("the daemon to take it as live again", LONG, || {
+        std::fs::read_to_string(&log)
+            .ok()?
+            .contains("shared again; the session is live again")
+            .then_some(())
+    });
+    wait_for("the session to complete again after idle", LONG, || {
+        is_complete().then_some(())
+    });
+    wait_for("the pair to show complete again", LONG, || {
+        (daemon_pair(&env, &session, &server.url)?["state"] == "complete").then_some(())
+    });
+    let completes = std::fs::read_to_string(&log)
+        .unwrap()
+        .matches("marking the session complete")
+        .count();
+    assert_eq!(completes, 2, "idle-completed twice");
+}

@@ -20,8 +20,8 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use crate::common::{
-    append, assistant_line, daemon_pair, daemon_status, user_line, wait_for, write_config,
-    write_shares, DaemonGuard, TestEnv,
+    append, assistant_line, daemon_pair, daemon_status, stderr, stdout, user_line, wait_for,
+    write_config, write_shares, DaemonGuard, TestEnv,
 };
 
 const LONG: Duration = Duration::from_secs(30);
@@ -54,6 +54,7 @@ enum Kind {
     Complete(String),
     Patch(String),
     Diff(String),
+    Delete(String),
     Other,
 }
 
@@ -239,6 +240,7 @@ fn classify(method: &Method, path: &str) -> Kind {
         ("POST", ["api", "sessions", id, "complete"]) => Kind::Complete(id.to_string()),
         ("PUT", ["api", "sessions", id, "diff"]) => Kind::Diff(id.to_string()),
         ("PATCH", ["api", "sessions", id]) => Kind::Patch(id.to_string()),
+        ("DELETE", ["api", "sessions", id]) => Kind::Delete(id.to_string()),
         _ => Kind::Other,
     }
 }
@@ -253,7 +255,11 @@ async fn handle(State(inner): State<Shared>, method: Method, uri: Uri, body: Byt
                 .as_str()
                 .or(parsed["claude_session_id"].as_str())
                 .map(str::to_string),
-            Kind::Append(id) | Kind::Complete(id) | Kind::Patch(id) | Kind::Diff(id) => st
+            Kind::Append(id)
+            | Kind::Complete(id)
+            | Kind::Patch(id)
+            | Kind::Diff(id)
+            | Kind::Delete(id) => st
                 .sessions
                 .iter()
                 .find(|s| &s.id == id)
@@ -429,6 +435,13 @@ fn serve(st: &mut Inner, kind: &Kind, body: &Value) -> (u16, Value) {
                 200,
                 json!({"files_changed": 0, "additions": 0, "deletions": 0}),
             ),
+            None => error(404, "session not found"),
+        },
+        Kind::Delete(id) => match find(st, id) {
+            Some(i) => {
+                st.sessions.remove(i);
+                (200, json!({"success": true}))
+            }
             None => error(404, "session not found"),
         },
         Kind::Other => error(404, "not found"),
@@ -1040,4 +1053,372 @@ fn reference_server_sigkill_after_a_stored_batch_resends_nothing_it_has() {
         "the restarted daemon skips what the server already stored"
     );
     assert_eq!(fake.session_ids(&session).len(), 1);
+}
+
+// ---------------------------------------------------------------------------
+// share / unshare (the CLI) against the fake: timeouts, in-flight requests,
+// deletion, a pair the daemon gave up on
+
+/// Run the real CLI in the session's project.
+fn cli(env: &TestEnv, repo: &Path, args: &[&str]) -> std::process::Output {
+    env.cmd(args)
+        .current_dir(repo)
+        .output()
+        .expect("run openctl")
+}
+
+/// Spawn the real CLI with its output captured.
+fn spawn_cli(env: &TestEnv, repo: &Path, args: &[&str]) -> std::process::Child {
+    env.cmd(args)
+        .current_dir(repo)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn openctl")
+}
+
+/// Reap `child` and return its exit code and the CPU time (user + system)
+/// it used, read from the kernel's accounting of exactly that process.
+fn wait_with_cpu(child: &mut std::process::Child) -> (Option<i32>, Duration) {
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    (code, time(usage.ru_utime) + time(usage.ru_stime))
+}
+
+fn read_all(pipe: Option<impl std::io::Read>) -> String {
+    let mut text = String::new();
+    if let Some(mut p) = pipe {
+        let _ = p.read_to_string(&mut text);
+    }
+    text
+}
+
+fn appends_in_flight(fake: &FakeServer, session: &str) -> bool {
+    fake.requests_for(session)
+        .iter()
+        .any(|r| r.is_append() && r.status == 0)
+}
+
+#[test]
+fn share_times_out_with_exit_4_and_the_last_error_and_waits_without_spinning() {
+    // The share's own /live succeeds; after that the server fails: the
+    // daemon never gets to stream.
+    let fake = FakeServer::ours();
+    let mut lives = 0;
+    fake.set_rule(move |r| {
+        if r.kind == Kind::Live {
+            lives += 1;
+            if lives == 1 {
+                return Action::Serve;
+            }
+        }
+        Action::Fail(503)
+    });
+    let (env, repo) = setup(&fake);
+    let session = new_uuid();
+    env.write_session(&repo, &session, &lines(&session, &repo, 0..2));
+    let _daemon = DaemonGuard { env: &env };
+    let started = Instant::now();
+    let mut child = spawn_cli(
+        &env,
+        &repo,
+        &["share", &session, "-s", &fake.url, "--timeout", "3"],
+    );
+    let (code, cpu) = wait_with_cpu(&mut child);
+    let took = started.elapsed();
+    let (out, err) = (read_all(child.stdout.take()), read_all(child.stderr.take()));
+    assert_eq!(code, Some(4), "{err}");
+    assert!(out.is_empty(), "no URL on a timeout: {out}");
+    assert!(err.contains("within 3s"), "{err}");
+    assert!(
+        err.contains("last error") && err.contains("503"),
+        "the last error is named: {err}"
+    );
+    assert!(
+        took >= Duration::from_secs(3),
+        "waited the timeout: {took:?}"
+    );
+    // Waiting is sleeping on file events, not re-reading the status in a
+    // loop (it had used 1.6 s of CPU for these 3 s).
+    assert!(
+        cpu < Duration::from_millis(500),
+        "share used {cpu:?} of CPU while waiting {took:?}"
+    );
+    assert!(env.read_json("shared-sessions.json")["sessions"][&session].is_object());
+}
+
+#[test]
+fn an_unshare_during_an_in_flight_request_completes_once_it_is_answered() {
+    let fake = FakeServer::ours();
+    fake.set_rule(|r| {
+        if r.is_append() {
+            Action::Hold
+        } else {
+            Action::Serve
+        }
+    });
+    let (env, repo) = setup(&fake);
+    let session = new_uuid();
+    env.write_session(&repo, &session, &lines(&session, &repo, 0..6));
+    let _daemon = DaemonGuard { env: &env };
+    let out = cli(&env, &repo, &["share", &session, "-s", &fake.url, "-q"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_for("the catch-up to be in flight", LONG, || {
+        appends_in_flight(&fake, &session).then_some(())
+    });
+
+    let unshare = spawn_cli(
+        &env,
+        &repo,
+        &["session", "unshare", &session, "--timeout", "25"],
+    );
+    wait_for("the daemon to take the unshare", LONG, || {
+        daemon_log(&env)
+            .contains("unshared; flushing and completing")
+            .then_some(())
+    });
+    let released = Instant::now();
+    fake.release();
+    let out = unshare.wait_with_output().unwrap();
+    let took = released.elapsed();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("✓ {}: completed", fake.url)),
+        "{}",
+        stderr(&out)
+    );
+    // It had waited for the next file event or the 30 s re-check.
+    assert!(
+        took < Duration::from_secs(10),
+        "unshare took {took:?} after the request in flight was answered"
+    );
+    assert!(!fake.is_live(&session));
+    assert_eq!(uuids(&fake.messages(&session)), ids(&session, 0..6));
+    let completes = fake
+        .requests_for(&session)
+        .iter()
+        .filter(|r| matches!(r.kind, Kind::Complete(_)))
+        .count();
+    assert_eq!(completes, 1, "completed by the daemon, once");
+}
+
+#[test]
+fn unshare_delete_without_waiting_stops_the_upload_and_nothing_comes_back() {
+    let fake = FakeServer::ours();
+    fake.set_rule(|r| {
+        if r.is_append() {
+            Action::Hold
+        } else {
+            Action::Serve
+        }
+    });
+    let (env, repo) = setup(&fake);
+    let session = new_uuid();
+    let path = env.write_session(&repo, &session, &lines(&session, &repo, 0..6));
+    let _daemon = DaemonGuard { env: &env };
+    let out = cli(&env, &repo, &["share", &session, "-s", &fake.url, "-q"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_for("the catch-up to be in flight", LONG, || {
+        appends_in_flight(&fake, &session).then_some(())
+    });
+    // More to send once the request in flight is answered.
+    append(&path, &lines(&session, &repo, 6..12));
+
+    let out = cli(
+        &env,
+        &repo,
+        &["session", "unshare", &session, "--delete", "--timeout", "0"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("✓ {}: deleted", fake.url)),
+        "{}",
+        stderr(&out)
+    );
+    // Deleted only once the daemon had let go of the pair.
+    let p = pair(&env, &session, &fake);
+    assert_eq!(p["shared"], false, "{p}");
+    assert!(fake.session_ids(&session).is_empty());
+
+    // The request that was in flight may still be answered; the daemon
+    // (stopped gracefully, so it is done with everything) must neither send
+    // the rest nor re-create the session.
+    fake.release();
+    env.ok(&["daemon", "stop"]);
+    assert!(fake.session_ids(&session).is_empty(), "re-created");
+    let requests = fake.requests_for(&session);
+    let deleted_at = requests
+        .iter()
+        .position(|r| matches!(r.kind, Kind::Delete(_)))
+        .expect("a DELETE");
+    assert!(
+        requests[deleted_at + 1..].is_empty(),
+        "requests after the DELETE: {:?}",
+        &requests[deleted_at + 1..]
+    );
+    let abandon =
+        std::fs::read_to_string(env.openctl_home.join("unshare-abandon.json")).unwrap_or_default();
+    assert!(
+        !abandon.contains(&session),
+        "request left behind: {abandon}"
+    );
+}
+
+#[test]
+fn unsharing_a_pair_the_daemon_gave_up_on_warns_and_exits_1() {
+    let fake = FakeServer::ours();
+    fake.set_rule(|r| {
+        if r.is_append() {
+            Action::Fail(403)
+        } else {
+            Action::Serve
+        }
+    });
+    let (env, repo) = setup(&fake);
+    let session = new_uuid();
+    env.write_session(&repo, &session, &lines(&session, &repo, 0..3));
+    let _daemon = DaemonGuard { env: &env };
+    // The share may see the pair streaming or already failed.
+    let out = cli(&env, &repo, &["share", &session, "-s", &fake.url, "-q"]);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    wait_pair(&env, &session, &fake, "the pair to fail", |p| {
+        p["state"] == "failed"
+    });
+
+    let started = Instant::now();
+    let out = cli(
+        &env,
+        &repo,
+        &["session", "unshare", &session, "--timeout", "25"],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "! {}: completed, but the daemon had stopped streaming it",
+            fake.url
+        )),
+        "{err}"
+    );
+    assert!(err.contains("403"), "{err}");
+    assert!(err.contains("openctl daemon logs"), "what to do: {err}");
+    assert!(!err.contains('✓'), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "it did not wait for the whole timeout"
+    );
+    assert!(stdout(&out).is_empty());
+    assert!(!fake.is_live(&session), "ended for the viewers");
+}
+
+#[test]
+fn a_session_deleted_on_the_server_while_unsharing_is_not_recreated() {
+    let fake = FakeServer::ours();
+    let (env, repo) = setup(&fake);
+    write_config(
+        &env,
+        &[&fake.url],
+        REPO_ID,
+        json!({"idleTimeoutSeconds": 1}),
+    );
+    let session = new_uuid();
+    let path = env.write_session(&repo, &session, &lines(&session, &repo, 0..4));
+    share(&env, &fake, &session, &path);
+    let _daemon = DaemonGuard::start(&env);
+    wait_pair(&env, &session, &fake, "the idle pair complete", |p| {
+        p["state"] == "complete"
+    });
+    assert_eq!(fake.session_ids(&session).len(), 1);
+
+    // A new line while the server refuses /live: the daemon retries.
+    fake.set_rule(|r| {
+        if r.kind == Kind::Live {
+            Action::Fail(503)
+        } else {
+            Action::Serve
+        }
+    });
+    append(&path, &lines(&session, &repo, 4..5));
+    wait_pair(&env, &session, &fake, "the pair retrying", |p| {
+        p["state"] == "retrying"
+    });
+    // Meanwhile it is unshared and deleted on the server.
+    fake.delete_session(&session);
+    write_shares(&env, &[]);
+    wait_for("the daemon to take the unshare", LONG, || {
+        daemon_log(&env)
+            .contains("unshared; flushing and completing")
+            .then_some(())
+    });
+    fake.set_rule(|_| Action::Serve);
+
+    // Its next /live re-creates the session: the daemon removes it again
+    // and stops, instead of re-uploading the transcript there.
+    let p = wait_pair(&env, &session, &fake, "the pair to end", |p| {
+        p["shared"] == false
+    });
+    assert_eq!(p["state"], "complete", "{p}");
+    assert_eq!(p["last_error"], "deleted on the server", "{p}");
+    assert!(fake.session_ids(&session).is_empty(), "left re-created");
+    let requests = fake.requests_for(&session);
+    let live_at = requests
+        .iter()
+        .rposition(|r| r.kind == Kind::Live && r.status == 200)
+        .expect("the /live that re-created it");
+    let after: Vec<&Kind> = requests[live_at + 1..].iter().map(|r| &r.kind).collect();
+    assert!(
+        matches!(after.as_slice(), [Kind::Delete(_)]),
+        "only the removal after the re-creating /live: {after:?}"
+    );
+}
+
+#[test]
+fn a_flush_after_unshare_that_finds_the_session_deleted_stops_there() {
+    let fake = FakeServer::ours();
+    fake.set_rule(|r| {
+        if r.is_append() {
+            Action::Hold
+        } else {
+            Action::Serve
+        }
+    });
+    let (env, repo) = setup(&fake);
+    let session = new_uuid();
+    // More than one batch (2000 lines): something is left after the first.
+    let path = env.write_session(&repo, &session, &lines(&session, &repo, 0..2500));
+    share(&env, &fake, &session, &path);
+    let _daemon = DaemonGuard::start(&env);
+    wait_for("the first batch in flight", LONG, || {
+        appends_in_flight(&fake, &session).then_some(())
+    });
+    write_shares(&env, &[]);
+    wait_for("the daemon to take the unshare", LONG, || {
+        daemon_log(&env)
+            .contains("unshared; flushing and completing")
+            .then_some(())
+    });
+    // Deleted on the server (e.g. by `unshare --delete` of the original
+    // CLI) while the daemon flushes.
+    fake.delete_session(&session);
+    fake.release();
+
+    let p = wait_pair(&env, &session, &fake, "the pair to end", |p| {
+        p["shared"] == false
+    });
+    assert_eq!(p["last_error"], "deleted on the server", "{p}");
+    assert!(fake.session_ids(&session).is_empty(), "re-created");
+    let lives = fake
+        .requests_for(&session)
+        .iter()
+        .filter(|r| r.kind == Kind::Live)
+        .count();
+    assert_eq!(lives, 1, "no /live after the 404");
 }

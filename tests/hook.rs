@@ -543,3 +543,140 @@ fn the_reminder_names_the_newest_session_that_is_not_shared() {
     share(&[NEWEST, MIDDLE, SESSION]);
     assert_eq!(on_tty(&env, &repo, "openctl hook post-commit", &[]), "");
 }
+
+// ---------------------------------------------------------------------------
+// Claude Code SessionEnd (`openctl hook claude-session-end`)
+
+/// Pipe a SessionEnd hook input for `session` to the real binary.
+fn session_end(env: &TestEnv, dir: &Path, session: &str) -> Output {
+    use std::io::Write;
+    let input = serde_json::json!({
+        "session_id": session, "transcript_path": "/ignored.jsonl", "cwd": dir,
+        "hook_event_name": "SessionEnd", "reason": "exit"
+    })
+    .to_string();
+    let mut child = command(env, crate::common::BIN, dir)
+        .args(["hook", "claude-session-end"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out
+}
+
+fn server_status(server: &crate::common::TestServer, id: &str) -> String {
+    server.get_session(id)["session"]["status"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn server_messages(server: &crate::common::TestServer, id: &str) -> usize {
+    server.get_session(id)["messages"]
+        .as_array()
+        .map_or(0, Vec::len)
+}
+
+#[test]
+fn session_end_completes_a_shared_session_at_once_and_new_lines_make_it_live_again() {
+    use crate::common::{append, daemon_pair, wait_for, DaemonGuard, TestServer};
+    use std::time::Duration;
+    const LONG: Duration = Duration::from_secs(30);
+
+    let env = TestEnv::new();
+    let server = TestServer::start(&env);
+    let repo = env.git_repo("app", Some(ORIGIN)).canonicalize().unwrap();
+    let line = |i: usize| {
+        let id = format!("{SESSION}-{i}");
+        if i.is_multiple_of(2) {
+            user_line(&id, &repo, &format!("prompt {i}"))
+        } else {
+            assistant_line(&id, &repo, &format!("answer {i}"))
+        }
+    };
+    let path = env.write_session(&repo, SESSION, &(0..4).map(line).collect::<Vec<_>>());
+    let _daemon = DaemonGuard { env: &env };
+    // The default idle timeout (10 min) stays in force: only the end
+    // completes it in this test.
+    let (url, _) = openctl_ok(
+        &env,
+        &repo,
+        &["share", SESSION, "-s", &server.url, "--allow-repo", "-q"],
+    );
+    let id = url.trim().rsplit('/').next().unwrap().to_string();
+    wait_for("the transcript on the server", LONG, || {
+        (server_messages(&server, &id) == 4).then_some(())
+    });
+
+    // Claude Code exits, with a last line written just before.
+    append(&path, &[line(4)]);
+    let out = session_end(&env, &repo, SESSION);
+    let note = stderr(&out);
+    assert!(
+        note.contains(SESSION) && note.contains("ended") && note.contains(&server.url),
+        "{note}"
+    );
+    wait_for("the ended session to complete", LONG, || {
+        (server_status(&server, &id) == "complete").then_some(())
+    });
+    assert_eq!(server_messages(&server, &id), 5, "flushed before complete");
+    let shares = env.read_json("shared-sessions.json");
+    assert!(
+        shares["sessions"][SESSION]["endedAt"].is_string(),
+        "{shares}"
+    );
+    wait_for("the daemon to report it complete", LONG, || {
+        (daemon_pair(&env, SESSION, &server.url)?["state"] == "complete").then_some(())
+    });
+
+    // `claude --resume`: new lines make it live again.
+    append(&path, &[line(5)]);
+    wait_for("the resumed session live with its new line", LONG, || {
+        (server_messages(&server, &id) == 6 && server_status(&server, &id) == "live").then_some(())
+    });
+    session_end(&env, &repo, SESSION);
+    wait_for("the resumed session to complete when it ends", LONG, || {
+        (server_status(&server, &id) == "complete").then_some(())
+    });
+
+    // A restarted daemon leaves it complete (it does not restore it until
+    // the idle timeout).
+    openctl_ok(&env, &repo, &["daemon", "stop"]);
+    openctl_ok(&env, &repo, &["daemon", "start"]);
+    wait_for("the restarted daemon to report it complete", LONG, || {
+        (daemon_pair(&env, SESSION, &server.url)?["state"] == "complete").then_some(())
+    });
+    assert_eq!(server_status(&server, &id), "complete");
+    assert_eq!(server_messages(&server, &id), 6);
+}
+
+#[test]
+fn session_end_of_a_session_that_is_not_shared_changes_nothing() {
+    let env = TestEnv::new();
+    let dir = env.path().to_path_buf();
+    // No shares file: none is created.
+    let out = session_end(&env, &dir, SESSION);
+    assert_eq!(stderr(&out), "");
+    assert!(!env.openctl_home.join("shared-sessions.json").exists());
+
+    // Another session is shared: the file stays byte for byte.
+    std::fs::create_dir_all(&env.openctl_home).unwrap();
+    let file = env.openctl_home.join("shared-sessions.json");
+    let other = "5e55a0aa-1111-4222-8333-000000000000";
+    let text = serde_json::json!({"version": 1, "sessions": {other: {
+        "filePath": "/x.jsonl", "servers": ["http://localhost:3000"]}}})
+    .to_string();
+    std::fs::write(&file, &text).unwrap();
+    let out = session_end(&env, &dir, SESSION);
+    assert_eq!(stderr(&out), "");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+}

@@ -763,3 +763,25 @@ fn demo_stopped_with_ctrl_c_while_running_cleans_up() {
     assert!(err.contains("Demo stopped"), "{err}");
     assert_nothing_left(&tmp, "running");
 }
+
+#[test]
+fn a_share_that_cannot_be_recorded_says_which_file_and_that_it_exists_on_the_server() {
+    let env = TestEnv::new();
+    let server = TestServer::start(&env);
+    let p = project(&env, &[S1], 1);
+    // The lock of shared-sessions.json cannot be opened (a directory is in
+    // its place), as on a read-only home: /live has succeeded by then.
+    let lock = env.openctl_home.join(".shared-sessions.json.lock");
+    std::fs::create_dir_all(&lock).unwrap();
+    let out = share_cmd(&env, &p, &server, &[S1, "--allow-repo"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(lock.to_str().unwrap()),
+        "names the path: {err}"
+    );
+    assert!(err.contains("cannot be recorded"), "{err}");
+    assert!(err.contains(&format!("{}/sessions/", server.url)), "{err}");
+    assert!(stdout(&out).is_empty());
+    assert!(!env.openctl_home.join("shared-sessions.json").exists());
+}

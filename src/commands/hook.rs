@@ -158,8 +158,9 @@ fn post_commit() {
 }
 
 /// Claude Code's SessionEnd hook: reads the hook JSON and, for a shared
-/// session, says that the daemon completes it. Never changes anything and
-/// never fails (a hook must not break Claude Code).
+/// session, records the end so the daemon completes it at once. Changes
+/// nothing for a session that is not shared, and never fails (a hook must
+/// not break Claude Code).
 fn claude_session_end() {
     let mut input = Vec::new();
     if let Err(e) = std::io::stdin()
@@ -176,9 +177,9 @@ fn claude_session_end() {
             return;
         }
     };
-    match hook::session_end_note(&end) {
+    match hook::session_end(&end) {
         Ok(Some(note)) => eprintln!("{note}"),
         Ok(None) => {}
-        Err(e) => eprintln!("openctl: cannot check whether the session is shared: {e:#}"),
+        Err(e) => eprintln!("openctl: cannot record the end of the shared session: {e:#}"),
     }
 }

@@ -1,6 +1,6 @@
 //! `openctl session share|unshare|list|redactions` (and `openctl share`).
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde_json::json;
 
 use std::collections::BTreeMap;
@@ -166,7 +166,12 @@ pub fn share(args: &ShareArgs) -> Result<()> {
     let server_session_id = live.response.id.clone();
 
     // Step 4: record it; from here on the daemon streams it.
-    shared::add(&session.uuid, &session.path, server, &server_session_id)?;
+    shared::add(&session.uuid, &session.path, server, &server_session_id).with_context(|| {
+        format!(
+            "the session was created on {server} ({}) but the share cannot be recorded, so nothing streams it (share again once this is fixed)",
+            live.url
+        )
+    })?;
 
     // Step 5: the daemon runs and reports this pair as streaming.
     let spinner = if quiet {
@@ -401,85 +406,66 @@ pub fn unshare(args: &UnshareArgs) -> Result<()> {
     }
 
     // The daemon flushes what is unsent and completes each removed pair.
-    let servers: Vec<&str> = removed.iter().map(|(s, _)| s.as_str()).collect();
-    let daemon_running = daemon::read_status().map(|s| s.running).unwrap_or(false);
-    let spinner = if quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        output::spinner("Waiting for the daemon to flush and complete the session…")
-    };
-    let finished = if daemon_running {
-        daemon::wait_until(
-            |status| {
-                servers.iter().all(|server| {
-                    status.pair(&uuid, server).is_none_or(|p| {
-                        !p.shared && matches!(p.state, PairState::Complete | PairState::Failed)
-                    })
-                })
-            },
-            Duration::from_secs(args.timeout),
-        )?
-    } else {
-        None
-    };
-    spinner.finish_and_clear();
+    let servers: Vec<String> = removed.iter().map(|(s, _)| s.clone()).collect();
+    let status = wait_for_daemon(&uuid, &servers, args, quiet)?;
 
     let cfg = Config::load()?;
     let http = Http::new()?;
     let mut report = Vec::new();
     let mut failure: Option<anyhow::Error> = None;
     for (server, server_session_id) in &removed {
-        let pair = finished.as_ref().and_then(|s| s.pair(&uuid, server));
+        let pair = status
+            .as_ref()
+            .and_then(|s| s.pair(&uuid, server))
+            .filter(|p| pair_done(Some(p)));
         let api = http.server(server, cfg.token(server));
-        let mut outcome = match pair {
-            Some(p) if p.state == PairState::Complete => "completed".to_string(),
-            Some(p) => format!(
-                "not completed: {}",
-                p.last_error
-                    .as_deref()
-                    .unwrap_or("the daemon stopped streaming it")
-            ),
-            None => {
-                // No daemon did it (none runs, or it did not finish in time):
-                // complete it here so the viewers see the end.
-                match server_session_id {
-                    Some(id) => {
-                        match api_client::block_on(api.complete(id, &CompleteRequest::default()))? {
-                            Ok(_) => "completed".to_string(),
-                            Err(e) => {
-                                let text = format!("not completed: {e}");
-                                failure.get_or_insert(e.into_cli());
-                                text
-                            }
-                        }
-                    }
-                    None => "removed (no server session recorded)".to_string(),
+        let (ok, outcome) = if args.delete {
+            delete_on_server(&api, server_session_id.as_deref(), &mut failure)?
+        } else {
+            match pair {
+                Some(p) if p.state == PairState::Complete => (true, "completed".to_string()),
+                Some(p) => {
+                    // The daemon had stopped streaming it: what it could not
+                    // send is missing. Still end it for the viewers.
+                    let why = p
+                        .last_error
+                        .clone()
+                        .unwrap_or_else(|| "unknown error".to_string());
+                    let (_, done) =
+                        complete_on_server(&api, server_session_id.as_deref(), &mut failure)?;
+                    failure.get_or_insert_with(|| {
+                        CliError::new(
+                            Exit::Failure,
+                            format!("the daemon had stopped streaming {uuid} to {server}: {why}"),
+                        )
+                        .with_hint(format!(
+                            "messages may be missing there; see `openctl daemon logs`, fix the cause, then `openctl session share {uuid} -s {server}` sends the rest"
+                        ))
+                        .into()
+                    });
+                    (
+                        false,
+                        format!("{done}, but the daemon had stopped streaming it: {why}"),
+                    )
                 }
+                // No daemon did it (none runs, or it did not finish in
+                // time): complete it here so the viewers see the end.
+                None => complete_on_server(&api, server_session_id.as_deref(), &mut failure)?,
             }
         };
-        if args.delete {
-            outcome = match server_session_id {
-                Some(id) => match api_client::block_on(api.delete(id))? {
-                    Ok(()) => "deleted".to_string(),
-                    Err(e) if e.status() == Some(404) => {
-                        "deleted (it was already gone)".to_string()
-                    }
-                    Err(e) => {
-                        let text = format!("{outcome}; not deleted: {e}");
-                        failure.get_or_insert(e.into_cli());
-                        text
-                    }
-                },
-                None => format!("{outcome}; nothing to delete (no server session recorded)"),
-            };
-        }
-        output::note(
-            quiet,
-            format!("{} {server}: {outcome}", output::style_ok("✓")),
-        );
+        let mark = if ok {
+            output::style_ok("✓")
+        } else {
+            output::style_warn("!")
+        };
+        output::note(quiet, format!("{mark} {server}: {outcome}"));
         report.push(
             json!({"server": server, "server_session_id": server_session_id, "outcome": outcome}),
         );
+    }
+    if args.delete {
+        // The daemon let go of these pairs; the requests are done.
+        let _ = shared::clear_abandon(&uuid, Some(&servers));
     }
     if args.json {
         output::print_json(&json!({"session": uuid, "servers": report}))?;
@@ -491,6 +477,91 @@ pub fn unshare(args: &UnshareArgs) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// How long `unshare --delete` waits for the daemon to let go of a pair it
+/// was told to abandon (it gives an in-flight request 2 s).
+const ABANDON_WAIT: Duration = Duration::from_secs(10);
+
+/// Whether the daemon is done with a removed pair: not listed (it never
+/// streamed it), or no longer shared and complete or failed.
+fn pair_done(pair: Option<&daemon::PairStatus>) -> bool {
+    pair.is_none_or(|p| !p.shared && matches!(p.state, PairState::Complete | PairState::Failed))
+}
+
+/// Wait (bounded by `--timeout`) until the daemon is done with every
+/// removed pair. With `--delete`, pairs still streaming after that are
+/// abandoned (the daemon stops them without flushing) before anything is
+/// deleted, so it never re-creates what was deleted. `None` when no daemon
+/// runs.
+fn wait_for_daemon(
+    uuid: &str,
+    servers: &[String],
+    args: &UnshareArgs,
+    quiet: bool,
+) -> Result<Option<daemon::Status>> {
+    if !daemon::read_status().map(|s| s.running).unwrap_or(false) {
+        return Ok(None);
+    }
+    let spinner = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        output::spinner("Waiting for the daemon to flush and complete the session…")
+    };
+    let all_done =
+        |status: &daemon::Status| servers.iter().all(|s| pair_done(status.pair(uuid, s)));
+    let mut finished = daemon::wait_until(all_done, Duration::from_secs(args.timeout))?;
+    if finished.is_none() && args.delete {
+        spinner.set_message("Stopping the daemon's upload before deleting…");
+        shared::request_abandon(uuid, servers)?;
+        finished = daemon::wait_until(all_done, ABANDON_WAIT)?;
+    }
+    spinner.finish_and_clear();
+    Ok(finished.or_else(|| daemon::read_status().ok()))
+}
+
+/// `POST complete` from the CLI. Returns (ok, what happened).
+fn complete_on_server(
+    api: &api_client::ServerApi,
+    server_session_id: Option<&str>,
+    failure: &mut Option<anyhow::Error>,
+) -> Result<(bool, String)> {
+    let Some(id) = server_session_id else {
+        return Ok((true, "removed (no server session recorded)".to_string()));
+    };
+    Ok(
+        match api_client::block_on(api.complete(id, &CompleteRequest::default()))? {
+            Ok(_) => (true, "completed".to_string()),
+            Err(e) => {
+                let text = format!("not completed: {e}");
+                failure.get_or_insert(e.into_cli());
+                (false, text)
+            }
+        },
+    )
+}
+
+/// `DELETE` the server session. Returns (ok, what happened).
+fn delete_on_server(
+    api: &api_client::ServerApi,
+    server_session_id: Option<&str>,
+    failure: &mut Option<anyhow::Error>,
+) -> Result<(bool, String)> {
+    let Some(id) = server_session_id else {
+        return Ok((
+            true,
+            "removed; nothing to delete (no server session recorded)".to_string(),
+        ));
+    };
+    Ok(match api_client::block_on(api.delete(id))? {
+        Ok(()) => (true, "deleted".to_string()),
+        Err(e) if e.status() == Some(404) => (true, "deleted (it was already gone)".to_string()),
+        Err(e) => {
+            let text = format!("not deleted: {e}");
+            failure.get_or_insert(e.into_cli());
+            (false, text)
+        }
+    })
 }
 
 /// The session to unshare: a shared session named by UUID or prefix (even

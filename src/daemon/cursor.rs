@@ -59,6 +59,15 @@ pub struct Cursor {
     /// The session was marked complete and nothing was sent since.
     #[serde(default)]
     pub completed: bool,
+    /// The share's stamp (see `shared::Share::stamp`) when the session was
+    /// completed for being idle or ended; None after an unshare. While the
+    /// share keeps this stamp and nothing new is written, a restarted
+    /// daemon leaves the session complete instead of restoring it.
+    #[serde(default)]
+    pub completed_stamp: Option<String>,
+    /// The `endedAt` of the share that was acted on (completed).
+    #[serde(default)]
+    pub ended: Option<String>,
     /// Files the session modified (Write/Edit/MultiEdit/NotebookEdit).
     #[serde(default)]
     pub touched: BTreeSet<PathBuf>,

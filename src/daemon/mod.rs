@@ -165,7 +165,12 @@ async fn serve(home: PathBuf, http: Http) -> Result<()> {
     let home_changed = Arc::new(tokio::sync::Notify::new());
     let files = watch::FileWatch::new(
         &home,
-        &[shared::FILE, config::FILE, crate::redact::FILE],
+        &[
+            shared::FILE,
+            shared::ABANDON_FILE,
+            config::FILE,
+            crate::redact::FILE,
+        ],
         home_changed.clone(),
     )?;
     let ctx = Arc::new(Ctx {
@@ -398,7 +403,7 @@ fn wait_ready(home: &Path, pid: u32, mut child: Option<&mut Child>) -> Result<u3
         }
         Ok(None)
     };
-    match status::wait_for_change(home, START_TIMEOUT, &mut check)? {
+    match status::wait_for_files(home, status::DAEMON_FILES, START_TIMEOUT, &mut check)? {
         Some(p) => Ok(p),
         None => Err(start_failure(
             home,
@@ -440,12 +445,17 @@ pub fn stop(home: &Path) -> Result<Option<u32>> {
     // for the lock to be released).
     let pid = match holder.pid {
         Some(p) => Some(p),
-        None => status::wait_for_change(home, Duration::from_secs(2), &mut || {
-            Ok(match lock::holder(home)? {
-                None => Some(None),
-                Some(h) => h.pid.map(Some),
-            })
-        })?
+        None => status::wait_for_files(
+            home,
+            status::DAEMON_FILES,
+            Duration::from_secs(2),
+            &mut || {
+                Ok(match lock::holder(home)? {
+                    None => Some(None),
+                    Some(h) => h.pid.map(Some),
+                })
+            },
+        )?
         .flatten(),
     };
     let Some(pid) = pid.filter(|p| *p > 1) else {
@@ -464,7 +474,7 @@ pub fn stop(home: &Path) -> Result<Option<u32>> {
     // A daemon still starting handles SIGTERM only once it is ready (its
     // snapshot is written after the handler is in place): wait for that, so
     // it always stops cleanly.
-    status::wait_for_change(home, START_TIMEOUT, &mut || {
+    status::wait_for_files(home, status::DAEMON_FILES, START_TIMEOUT, &mut || {
         Ok((status::snapshot_written_by(home, pid) || lock::holder(home)?.is_none()).then_some(()))
     })?;
     signal(pid, libc::SIGTERM)?;

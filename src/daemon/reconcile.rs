@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
-use super::worker::{self, Desired, Outcome, PairSpec};
+use super::worker::{self, Desired, Marks, Outcome, PairSpec};
 use super::Ctx;
 use crate::config::{self, Config};
 use crate::shared;
@@ -31,6 +31,7 @@ type Key = (String, String);
 
 struct Handle {
     control: watch::Sender<Desired>,
+    marks: watch::Sender<Marks>,
     task: JoinHandle<()>,
     outcome: Arc<Mutex<Option<Outcome>>>,
     /// Fingerprint of the state files when the worker started.
@@ -122,44 +123,66 @@ impl Supervisor {
         let shares_bytes = std::fs::read(shares_file.path()).unwrap_or_default();
         let generation = fingerprint(&[&shares_bytes, &config_bytes]);
 
-        let mut desired: BTreeMap<Key, PairSpec> = BTreeMap::new();
+        let mut desired: BTreeMap<Key, (PairSpec, Marks)> = BTreeMap::new();
         for share in shares.values() {
             for server in &share.servers {
                 desired.insert(
                     (share.uuid.clone(), server.clone()),
-                    PairSpec {
-                        session: share.uuid.clone(),
-                        server: server.clone(),
-                        file: share.file_path.clone(),
-                    },
+                    (
+                        PairSpec {
+                            session: share.uuid.clone(),
+                            server: server.clone(),
+                            file: share.file_path.clone(),
+                            server_session_id: share.server_sessions.get(server).cloned(),
+                        },
+                        Marks {
+                            stamp: share.stamp(server),
+                            ended_at: share.ended_at.clone(),
+                        },
+                    ),
                 );
             }
         }
+        let abandoned = self.read_abandoned();
 
-        // Pairs no longer shared: flush and complete.
+        // Pairs no longer shared: flush and complete (or stop at once when
+        // `unshare --delete` asked to abandon them).
+        let board = &self.ctx.board;
         self.workers.retain(|key, handle| {
             if desired.contains_key(key) {
                 return true;
             }
             if handle.task.is_finished() {
+                // A worker that had failed: `unshare` waits for this.
+                board.update(&key.0, &key.1, |p| p.shared = false);
                 return false;
             }
-            if *handle.control.borrow() == Desired::Active {
+            let now = *handle.control.borrow();
+            if now == Desired::Active {
                 tracing::info!(session = %key.0, server = %key.1, "unshared; flushing and completing");
                 let _ = handle.control.send(Desired::Finish);
+            }
+            if abandoned.contains(key) && !now.stops() {
+                tracing::info!(session = %key.0, server = %key.1, "unshared to be deleted; stopping without flushing");
+                let _ = handle.control.send(Desired::Abandon);
             }
             true
         });
 
-        for (key, spec) in desired {
+        for (key, (spec, marks)) in desired {
             let restart = match self.workers.get(&key) {
                 None => true,
                 Some(h) => match h.outcome() {
                     None => {
-                        if *h.control.borrow() == Desired::Finish {
+                        if *h.control.borrow() != Desired::Active {
                             tracing::info!(session = %key.0, server = %key.1, "shared again");
                             let _ = h.control.send(Desired::Active);
                         }
+                        h.marks.send_if_modified(|m| {
+                            let changed = *m != marks;
+                            *m = marks.clone();
+                            changed
+                        });
                         false
                     }
                     Some(Outcome::Failed) => h.generation != generation,
@@ -167,7 +190,7 @@ impl Supervisor {
                 },
             };
             if restart {
-                self.spawn(key, spec, generation);
+                self.spawn(key, spec, marks, generation);
             }
         }
     }
@@ -200,12 +223,27 @@ impl Supervisor {
         }
     }
 
-    fn spawn(&mut self, key: Key, spec: PairSpec, generation: u64) {
+    /// The pairs `unshare --delete` asked to abandon (none when the file is
+    /// missing or does not parse: then every unshare flushes first, which
+    /// is the safe default).
+    fn read_abandoned(&mut self) -> std::collections::BTreeSet<Key> {
+        let file = JsonFile::new(self.ctx.home.join(shared::ABANDON_FILE));
+        match file.read() {
+            Ok(map) => shared::abandoned(&map),
+            Err(e) => {
+                self.report(format!("{e:#}; unshared sessions are flushed first"));
+                Default::default()
+            }
+        }
+    }
+
+    fn spawn(&mut self, key: Key, spec: PairSpec, marks: Marks, generation: u64) {
         tracing::info!(session = %key.0, server = %key.1, file = %spec.file.display(), "starting to stream");
         let (tx, rx) = watch::channel(Desired::Active);
+        let (marks_tx, marks_rx) = watch::channel(marks);
         let outcome = Arc::new(Mutex::new(None));
         let wake = self.wake.clone();
-        let run = worker::run(self.ctx.clone(), spec, rx, outcome.clone());
+        let run = worker::run(self.ctx.clone(), spec, rx, marks_rx, outcome.clone());
         let task = tokio::spawn(async move {
             run.await;
             wake.notify_one();
@@ -214,6 +252,7 @@ impl Supervisor {
             key,
             Handle {
                 control: tx,
+                marks: marks_tx,
                 task,
                 outcome,
                 generation,

@@ -289,8 +289,8 @@ fn read_snapshot(home: &Path) -> Result<Option<Snapshot>> {
     }
 }
 
-/// Wait until `pred` holds for the status, re-reading it on every change in
-/// the openctl home (a directory watch, so the snapshot's atomic
+/// Wait until `pred` holds for the status, re-reading it whenever the lock
+/// or the snapshot changes (a directory watch, so the snapshot's atomic
 /// replacement is seen). Returns the status that satisfied `pred`, or
 /// `None` after `timeout`.
 pub fn wait_until(
@@ -302,8 +302,12 @@ pub fn wait_until(
         let status = read_status_in(&home)?;
         Ok(pred(&status).then_some(status))
     };
-    wait_for_change(&home, timeout, &mut check)
+    wait_for_files(&home, DAEMON_FILES, timeout, &mut check)
 }
+
+/// The files in the openctl home that tell whether the daemon runs and how
+/// it is doing: what status waits react to.
+pub const DAEMON_FILES: &[&str] = &[lock::LOCK_FILE, FILE];
 
 /// Call `check` now and after every change in `dir` (and at least every
 /// 250 ms, in case an event is missed) until it returns `Some` or `timeout`
@@ -313,12 +317,26 @@ pub fn wait_for_change<T>(
     timeout: Duration,
     check: &mut dyn FnMut() -> Result<Option<T>>,
 ) -> Result<Option<T>> {
+    wait_for_files(dir, &[], timeout, check)
+}
+
+/// Like [`wait_for_change`], but only changes of the files named in `names`
+/// (in `dir`) wake it; an empty list means every file.
+pub fn wait_for_files<T>(
+    dir: &Path,
+    names: &[&str],
+    timeout: Duration,
+    check: &mut dyn FnMut() -> Result<Option<T>>,
+) -> Result<Option<T>> {
     use notify::Watcher;
     let deadline = Instant::now() + timeout;
     let (tx, rx) = std::sync::mpsc::channel();
     paths::ensure_private_dir(dir)?;
+    let names: Vec<std::ffi::OsString> = names.iter().map(std::ffi::OsString::from).collect();
     let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-        let _ = tx.send(ev.is_ok());
+        if wakes(&ev, &names) {
+            let _ = tx.send(());
+        }
     })
     .context("cannot watch files")?;
     watcher
@@ -338,6 +356,25 @@ pub fn wait_for_change<T>(
             while rx.try_recv().is_ok() {}
         }
     }
+}
+
+/// Whether a watch event is worth a re-check: a change (not a mere open,
+/// read or close: the check itself opens the files it reads, and reacting
+/// to that would spin) of one of `names` (any file when empty). A watch
+/// error wakes too, so nothing is missed.
+fn wakes(ev: &notify::Result<notify::Event>, names: &[std::ffi::OsString]) -> bool {
+    let Ok(ev) = ev else {
+        return true;
+    };
+    if ev.kind.is_access() {
+        return false;
+    }
+    names.is_empty()
+        || ev.paths.is_empty()
+        || ev
+            .paths
+            .iter()
+            .any(|p| p.file_name().is_some_and(|n| names.iter().any(|x| x == n)))
 }
 
 /// Where the daemon's files live.
@@ -376,6 +413,41 @@ mod tests {
         let st = read_status_in(dir.path()).unwrap();
         assert!(!st.running);
         assert!(st.sessions.is_empty());
+    }
+
+    #[test]
+    fn only_changes_of_the_named_files_wake_a_wait() {
+        use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RenameMode};
+        use notify::{Event, EventKind};
+        let names: Vec<std::ffi::OsString> = DAEMON_FILES.iter().map(Into::into).collect();
+        let home = Path::new("/h");
+        let ev = |kind: EventKind, files: &[&str]| -> notify::Result<Event> {
+            let mut e = Event::new(kind);
+            for f in files {
+                e = e.add_path(home.join(f));
+            }
+            Ok(e)
+        };
+        let open = EventKind::Access(AccessKind::Open(AccessMode::Any));
+        let closed = EventKind::Access(AccessKind::Close(AccessMode::Read));
+        let renamed = EventKind::Modify(ModifyKind::Name(RenameMode::Both));
+        let written = EventKind::Modify(ModifyKind::Data(notify::event::DataChange::Any));
+        // What a status check does itself: open and read the lock and snapshot.
+        assert!(!wakes(&ev(open, &[lock::LOCK_FILE]), &names));
+        assert!(!wakes(&ev(closed, &[FILE]), &names));
+        // Other files in the home.
+        assert!(!wakes(&ev(written, &["daemon.log"]), &names));
+        assert!(!wakes(
+            &ev(EventKind::Create(CreateKind::File), &[".tmp-x"]),
+            &names
+        ));
+        // The snapshot replaced by rename, the lock rewritten.
+        assert!(wakes(&ev(renamed, &[".tmp-x", FILE]), &names));
+        assert!(wakes(&ev(written, &[lock::LOCK_FILE]), &names));
+        // No filter: any change, still never an access.
+        assert!(wakes(&ev(written, &["daemon.log"]), &[]));
+        assert!(!wakes(&ev(open, &["daemon.log"]), &[]));
+        assert!(wakes(&Err(notify::Error::generic("overflow")), &names));
     }
 
     #[test]

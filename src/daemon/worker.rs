@@ -42,6 +42,26 @@ pub enum Desired {
     Finish,
     /// The daemon stops: send what can be sent quickly, exit.
     Shutdown,
+    /// Unshared and about to be deleted on the server (`unshare --delete`
+    /// did not want to wait for the flush): stop at once, send nothing more.
+    Abandon,
+}
+
+impl Desired {
+    /// Whether the worker must stop without flushing.
+    pub fn stops(self) -> bool {
+        matches!(self, Desired::Shutdown | Desired::Abandon)
+    }
+}
+
+/// What the share entry says beyond "stream this" (see `shared::Share`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Marks {
+    /// Changes with every share of the session with this server: the CLI
+    /// made the session live again on the server.
+    pub stamp: Option<String>,
+    /// Claude Code ended the session: complete it once everything is sent.
+    pub ended_at: Option<String>,
 }
 
 /// How a worker ended.
@@ -61,12 +81,18 @@ pub struct PairSpec {
     pub session: String,
     pub server: String,
     pub file: PathBuf,
+    /// The server session the CLI recorded when sharing, if any.
+    pub server_session_id: Option<String>,
 }
 
 /// Why an operation stopped early.
 enum Stop {
     Fatal(String),
+    /// The daemon stops, or the pair was abandoned.
     Shutdown,
+    /// Unshared, and the session is gone on the server (deleted): nothing
+    /// left to complete, and it must not be re-created.
+    Gone,
 }
 
 /// Which event woke an idle worker.
@@ -75,6 +101,7 @@ enum Wake {
     Idle,
     Diff,
     Control,
+    Marks,
 }
 
 struct Live {
@@ -97,6 +124,9 @@ struct Worker {
     ctx: Arc<Ctx>,
     spec: PairSpec,
     control: watch::Receiver<Desired>,
+    marks: watch::Receiver<Marks>,
+    /// The share stamp this worker has acted on.
+    stamp: Option<String>,
     api: ServerApi,
     cursor: Cursor,
     live: Option<Live>,
@@ -119,6 +149,7 @@ pub async fn run(
     ctx: Arc<Ctx>,
     spec: PairSpec,
     control: watch::Receiver<Desired>,
+    marks: watch::Receiver<Marks>,
     outcome: Arc<Mutex<Option<Outcome>>>,
 ) {
     ctx.board.start_pair(&spec.session, &spec.server);
@@ -134,6 +165,8 @@ pub async fn run(
         ctx,
         spec,
         control,
+        marks,
+        stamp: None,
         api,
         live: None,
         repo: None,
@@ -149,14 +182,37 @@ pub async fn run(
         sub,
     };
     let result = worker.run().await;
+    let unshared = worker.unshared();
     let end = match result {
         Ok(o) => o,
+        Err(Stop::Shutdown) if worker.desired() == Desired::Abandon => {
+            tracing::info!(session = %worker.spec.session, server = %worker.spec.server,
+                "unshared to be deleted; stopped without flushing");
+            worker.status(|p| {
+                p.shared = false;
+                p.state = PairState::Complete;
+                p.last_error = Some("stopped without flushing: unshared to be deleted".into());
+            });
+            Outcome::Finished
+        }
         Err(Stop::Shutdown) => Outcome::Shutdown,
+        Err(Stop::Gone) => {
+            tracing::info!(session = %worker.spec.session, server = %worker.spec.server,
+                "unshared and gone on the server (deleted); not re-creating it");
+            worker.status(|p| {
+                p.shared = false;
+                p.state = PairState::Complete;
+                p.last_error = Some("deleted on the server".into());
+            });
+            Outcome::Finished
+        }
         Err(Stop::Fatal(reason)) => {
             tracing::error!(session = %worker.spec.session, server = %worker.spec.server, "stopped streaming: {reason}");
             worker.status(|p| {
                 p.state = PairState::Failed;
                 p.last_error = Some(reason);
+                // Unshared meanwhile: `unshare` must not wait for more.
+                p.shared = p.shared && !unshared;
             });
             Outcome::Failed
         }
@@ -177,6 +233,11 @@ impl Worker {
         *self.control.borrow()
     }
 
+    /// The pair was removed from the shares (flushing, or abandoned).
+    fn unshared(&self) -> bool {
+        matches!(self.desired(), Desired::Finish | Desired::Abandon)
+    }
+
     async fn run(&mut self) -> Result<Outcome, Stop> {
         if !self.prepare().await? {
             // Unshared before streaming ever started.
@@ -186,13 +247,20 @@ impl Worker {
             });
             return Ok(Outcome::Finished);
         }
-        self.connect().await?;
+        let marks = self.marks.borrow_and_update().clone();
+        self.stamp = marks.stamp.clone();
+        if self.still_complete() {
+            self.resume_complete();
+        } else {
+            self.connect().await?;
+        }
         loop {
             match self.desired() {
                 Desired::Shutdown => {
                     let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.pump()).await;
                     return Ok(Outcome::Shutdown);
                 }
+                Desired::Abandon => return Err(Stop::Shutdown),
                 Desired::Finish => {
                     if self.finish().await? {
                         return Ok(Outcome::Finished);
@@ -203,8 +271,9 @@ impl Worker {
             }
             self.pump().await?;
             self.patch_title().await?;
+            self.apply_marks().await?;
             match self.wait().await {
-                Wake::File | Wake::Control => {}
+                Wake::File | Wake::Control | Wake::Marks => {}
                 Wake::Idle => self.complete_idle().await?,
                 Wake::Diff => self.send_diff().await?,
             }
@@ -226,7 +295,7 @@ impl Worker {
             loop {
                 match self.wait_for_file().await {
                     Desired::Shutdown => return Err(Stop::Shutdown),
-                    Desired::Finish => return Ok(false),
+                    Desired::Finish | Desired::Abandon => return Ok(false),
                     Desired::Active => {}
                 }
                 if self.spec.file.exists() {
@@ -319,6 +388,7 @@ impl Worker {
             let res = with_shutdown(&mut self.control, self.api.create_live(&req)).await?;
             match res {
                 Ok(live) => {
+                    self.check_not_recreated(&live.response.id).await?;
                     self.apply_live(live);
                     return Ok(());
                 }
@@ -326,6 +396,99 @@ impl Worker {
                 Err(e) => return Err(Stop::Fatal(format!("cannot create the session: {e}"))),
             }
         }
+    }
+
+    /// After an unshare, a `/live` that answers with another session than
+    /// the one we knew has just re-created a session that was deleted (e.g.
+    /// by `unshare --delete`): delete it again and stop.
+    async fn check_not_recreated(&mut self, id: &str) -> Result<(), Stop> {
+        if !self.unshared() {
+            return Ok(());
+        }
+        let known = self
+            .cursor
+            .server_session_id
+            .clone()
+            .or_else(|| self.spec.server_session_id.clone())
+            .filter(|k| !k.is_empty());
+        if known.is_none_or(|k| k == id) {
+            return Ok(());
+        }
+        tracing::warn!(session = %self.spec.session, server = %self.spec.server, id,
+            "unshared while gone on the server; removing the session just re-created");
+        // Even when abandoned: this one is ours to remove (bounded).
+        let failed = match tokio::time::timeout(SHUTDOWN_GRACE, self.api.delete(id)).await {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some(format!("no answer within {SHUTDOWN_GRACE:?}")),
+        };
+        if let Some(e) = failed {
+            tracing::warn!(session = %self.spec.session, server = %self.spec.server, id,
+                "cannot remove the re-created session: {e}");
+        }
+        Err(Stop::Gone)
+    }
+
+    /// At start: the session was completed (idle or ended) under the same
+    /// share stamp and nothing was written since, so it stays complete on
+    /// the server instead of being restored until the next idle timeout.
+    fn still_complete(&self) -> bool {
+        let c = &self.cursor;
+        c.completed
+            && c.completed_stamp.is_some()
+            && c.completed_stamp == self.stamp
+            && c.server_session_id
+                .as_deref()
+                .is_some_and(|id| !id.is_empty())
+            && std::fs::metadata(&self.spec.file).is_ok_and(|m| m.len() <= c.offset)
+    }
+
+    /// Report a [`Self::still_complete`] pair as it is: complete, with its
+    /// server session. New lines (or a re-share) make it live again.
+    fn resume_complete(&mut self) {
+        tracing::info!(session = %self.spec.session, server = %self.spec.server,
+            "complete, and nothing new since; leaving it complete");
+        let (id, url) = (
+            self.cursor.server_session_id.clone(),
+            self.cursor.url.clone(),
+        );
+        self.status(|p| {
+            p.server_session_id = id;
+            p.url = url;
+            p.state = PairState::Complete;
+            p.last_error = None;
+        });
+    }
+
+    /// Act on what the share entry says (see [`Marks`]); called with the
+    /// transcript sent up to its end.
+    async fn apply_marks(&mut self) -> Result<(), Stop> {
+        let marks = self.marks.borrow_and_update().clone();
+        if marks.stamp != self.stamp {
+            self.stamp = marks.stamp.clone();
+            // Shared again: the CLI made the session live on the server.
+            // It completes again after the idle timeout from now.
+            self.last_activity = Instant::now();
+            if self.cursor.completed || self.live.is_none() {
+                tracing::info!(session = %self.spec.session, server = %self.spec.server,
+                    "shared again; the session is live again");
+                self.connect().await?;
+            }
+        }
+        let Some(ended) = marks.ended_at else {
+            return Ok(());
+        };
+        if self.cursor.ended.as_deref() == Some(ended.as_str()) {
+            return Ok(());
+        }
+        if !self.cursor.completed {
+            tracing::info!(session = %self.spec.session, server = %self.spec.server,
+                "Claude Code ended the session and everything is sent; completing it");
+            self.complete().await?;
+        }
+        self.cursor.ended = Some(ended);
+        self.save_cursor();
+        Ok(())
     }
 
     fn apply_live(&mut self, live: crate::api_client::Live) {
@@ -558,6 +721,10 @@ impl Worker {
                             self.connect().await?;
                             queue.push_front((lo, hi));
                         }
+                        Some(404) if self.unshared() => {
+                            // Unshared (maybe to be deleted): never re-create.
+                            return Err(Stop::Gone);
+                        }
                         Some(404) => {
                             tracing::warn!(session = %self.spec.session, server = %self.spec.server,
                             "session gone on the server (404); re-creating it and resending from the start");
@@ -660,7 +827,7 @@ impl Worker {
             tokio::select! {
                 _ = &mut sleep => return Ok(()),
                 r = self.control.changed() => {
-                    if r.is_err() || *self.control.borrow() == Desired::Shutdown {
+                    if r.is_err() || self.control.borrow().stops() {
                         return Err(Stop::Shutdown);
                     }
                 }
@@ -704,7 +871,7 @@ impl Worker {
                 return Ok(rules);
             };
             match self.desired() {
-                Desired::Shutdown => return Err(Stop::Shutdown),
+                Desired::Shutdown | Desired::Abandon => return Err(Stop::Shutdown),
                 Desired::Finish => {
                     tracing::warn!(session = %self.spec.session, server = %self.spec.server,
                         "unshared while the redaction rules do not load: the lines not sent yet stay unsent");
@@ -800,6 +967,11 @@ impl Worker {
     /// Sleep until the file changes, a periodic re-check, the idle timeout,
     /// a due diff, or a control change.
     async fn wait(&mut self) -> Wake {
+        // An unshare (or stop) seen while a request was in flight is
+        // already marked seen: act on it now, not at the next event.
+        if self.desired() != Desired::Active {
+            return Wake::Control;
+        }
         let idle_after = Duration::from_secs(self.ctx.config().idle_timeout_secs());
         let idle_at = (!self.cursor.completed && self.live.is_some())
             .then(|| self.last_activity + idle_after);
@@ -815,6 +987,7 @@ impl Worker {
             _ = tokio::time::sleep_until(idle_at.unwrap_or(far).into()), if idle_at.is_some() => Wake::Idle,
             _ = tokio::time::sleep_until(diff_at.unwrap_or(far).into()), if diff_at.is_some() => Wake::Diff,
             _ = self.control.changed() => Wake::Control,
+            Ok(()) = self.marks.changed() => Wake::Marks,
         }
     }
 
@@ -912,6 +1085,7 @@ impl Worker {
             }
         }
         self.cursor.completed = true;
+        self.cursor.completed_stamp = self.stamp.clone();
         self.save_cursor();
         tracing::info!(session = %self.spec.session, server = %self.spec.server, "completed");
         self.status(|p| {
@@ -942,6 +1116,9 @@ impl Worker {
         if !self.cursor.completed {
             self.complete().await?;
         }
+        // Completed by the unshare: sharing again must make it live again.
+        self.cursor.completed_stamp = None;
+        self.save_cursor();
         if self.desired() == Desired::Active {
             self.ctx
                 .board
@@ -957,23 +1134,30 @@ impl Worker {
     }
 }
 
-/// Await `fut`, but once the daemon is told to stop give it only
-/// [`SHUTDOWN_GRACE`] more.
+/// Await `fut`, but once the daemon is told to stop (or the pair to be
+/// abandoned) give it only [`SHUTDOWN_GRACE`] more; abandoned before it
+/// starts, it is not sent at all.
 async fn with_shutdown<F: std::future::Future>(
     control: &mut watch::Receiver<Desired>,
     fut: F,
 ) -> Result<F::Output, Stop> {
     tokio::pin!(fut);
-    if *control.borrow() == Desired::Shutdown {
-        return tokio::time::timeout(SHUTDOWN_GRACE, fut)
-            .await
-            .map_err(|_| Stop::Shutdown);
+    let desired = *control.borrow();
+    match desired {
+        // Abandoned: send nothing more.
+        Desired::Abandon => return Err(Stop::Shutdown),
+        Desired::Shutdown => {
+            return tokio::time::timeout(SHUTDOWN_GRACE, fut)
+                .await
+                .map_err(|_| Stop::Shutdown)
+        }
+        Desired::Active | Desired::Finish => {}
     }
     loop {
         tokio::select! {
             out = &mut fut => return Ok(out),
             r = control.changed() => {
-                if r.is_err() || *control.borrow() == Desired::Shutdown {
+                if r.is_err() || control.borrow().stops() {
                     return tokio::time::timeout(SHUTDOWN_GRACE, &mut fut)
                         .await
                         .map_err(|_| Stop::Shutdown);
