@@ -160,6 +160,17 @@ impl FakeServer {
     }
 
     /// Decide what to do with every request from now on.
+    /// Hold every message push (until released); serve everything else.
+    fn hold_appends(&self) {
+        self.set_rule(|r| {
+            if r.is_append() {
+                Action::Hold
+            } else {
+                Action::Serve
+            }
+        });
+    }
+
     fn set_rule(&self, rule: impl FnMut(&Request) -> Action + Send + 'static) {
         lock(&self.inner).rule = Box::new(rule);
     }
@@ -1009,13 +1020,7 @@ fn reference_server_sigkill_after_a_stored_batch_resends_nothing_it_has() {
 
     // The next append is stored but never answered: the daemon is killed
     // while it waits, so its cursor does not know the server has it.
-    fake.set_rule(|r| {
-        if r.is_append() {
-            Action::Hold
-        } else {
-            Action::Serve
-        }
-    });
+    fake.hold_appends();
     append(&path, &lines(&session, &repo, 20..25));
     wait_for("the held batch to be stored", LONG, || {
         (fake.messages(&session).len() == 25).then_some(())
@@ -1158,13 +1163,7 @@ fn share_times_out_with_exit_4_and_the_last_error_and_waits_without_spinning() {
 #[test]
 fn an_unshare_during_an_in_flight_request_completes_once_it_is_answered() {
     let fake = FakeServer::ours();
-    fake.set_rule(|r| {
-        if r.is_append() {
-            Action::Hold
-        } else {
-            Action::Serve
-        }
-    });
+    fake.hold_appends();
     let (env, repo) = setup(&fake);
     let session = new_uuid();
     env.write_session(&repo, &session, &lines(&session, &repo, 0..6));
@@ -1213,13 +1212,7 @@ fn an_unshare_during_an_in_flight_request_completes_once_it_is_answered() {
 #[test]
 fn unshare_delete_without_waiting_stops_the_upload_and_nothing_comes_back() {
     let fake = FakeServer::ours();
-    fake.set_rule(|r| {
-        if r.is_append() {
-            Action::Hold
-        } else {
-            Action::Serve
-        }
-    });
+    fake.hold_appends();
     let (env, repo) = setup(&fake);
     let session = new_uuid();
     let path = env.write_session(&repo, &session, &lines(&session, &repo, 0..6));
@@ -1383,13 +1376,7 @@ fn a_session_deleted_on_the_server_while_unsharing_is_not_recreated() {
 #[test]
 fn a_flush_after_unshare_that_finds_the_session_deleted_stops_there() {
     let fake = FakeServer::ours();
-    fake.set_rule(|r| {
-        if r.is_append() {
-            Action::Hold
-        } else {
-            Action::Serve
-        }
-    });
+    fake.hold_appends();
     let (env, repo) = setup(&fake);
     let session = new_uuid();
     // More than one batch (2000 lines): something is left after the first.
