@@ -827,3 +827,36 @@ fn sharing_again_after_an_idle_complete_is_live_until_idle_again() {
         .count();
     assert_eq!(completes, 2, "idle-completed twice");
 }
+
+#[test]
+fn a_file_the_daemon_cannot_read_is_logged_once_not_on_every_reconcile() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    write_config(&env, &[&server.url], REPO_ID, json!({}));
+    std::fs::create_dir_all(&env.openctl_home).unwrap();
+    std::fs::write(env.openctl_home.join("unshare-abandon.json"), "{").unwrap();
+    let _daemon = DaemonGuard::start(&env);
+    // Three reconciles, each proven by a new pair streaming.
+    let servers = [server.url.as_str()];
+    let mut shares: Vec<(String, PathBuf)> = Vec::new();
+    for _ in 0..3 {
+        let session = new_uuid();
+        let path = env.write_session(&repo, &session, &lines(&session, &repo, 0, 2));
+        shares.push((session.clone(), path));
+        let listed: Vec<(&str, &Path, &[&str])> = shares
+            .iter()
+            .map(|(s, p)| (s.as_str(), p.as_path(), &servers[..]))
+            .collect();
+        write_shares(&env, &listed);
+        wait_for("the new pair to stream", LONG, || {
+            let pair = daemon_pair(&env, &session, &server.url)?;
+            (pair["messages_sent"] == 2).then_some(())
+        });
+    }
+    let log = std::fs::read_to_string(env.openctl_home.join("daemon.log")).unwrap();
+    let reported = log
+        .lines()
+        .filter(|l| l.contains("unshare-abandon.json") && l.contains("ERROR"))
+        .count();
+    assert_eq!(reported, 1, "{log}");
+}

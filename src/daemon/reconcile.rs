@@ -54,7 +54,9 @@ impl Handle {
 struct Supervisor {
     ctx: Arc<Ctx>,
     workers: HashMap<Key, Handle>,
-    last_error: Option<String>,
+    /// The error last logged for each file (config, shares, abandon), so
+    /// one that persists is logged once, not on every re-check.
+    reported: HashMap<&'static str, String>,
     /// Fingerprint of the redact.json the rules were last loaded from (None
     /// before the first load): its regexes are compiled only when it changes.
     redact_generation: Option<u64>,
@@ -74,7 +76,7 @@ pub async fn supervise(
     let mut sup = Supervisor {
         ctx,
         workers: HashMap::new(),
-        last_error: None,
+        reported: HashMap::new(),
         redact_generation: None,
         wake: home_changed.clone(),
     };
@@ -103,9 +105,15 @@ impl Supervisor {
     fn reconcile(&mut self) {
         let home = self.ctx.home.clone();
         let (config, config_bytes) = match read_config(&home) {
-            Ok(c) => c,
+            Ok(c) => {
+                self.reported.remove(config::FILE);
+                c
+            }
             Err(e) => {
-                self.report(format!("{e:#}; keeping the previous settings"));
+                self.report(
+                    config::FILE,
+                    format!("{e:#}; keeping the previous settings"),
+                );
                 (self.ctx.config(), Vec::new())
             }
         };
@@ -115,11 +123,11 @@ impl Supervisor {
         let shares = match shares_file.read() {
             Ok(map) => shared::parse(&map),
             Err(e) => {
-                self.report(format!("{e:#}; the shares stay as they were"));
+                self.report(shared::FILE, format!("{e:#}; the shares stay as they were"));
                 return;
             }
         };
-        self.last_error = None;
+        self.reported.remove(shared::FILE);
         let shares_bytes = std::fs::read(shares_file.path()).unwrap_or_default();
         let generation = fingerprint(&[&shares_bytes, &config_bytes]);
 
@@ -229,9 +237,15 @@ impl Supervisor {
     fn read_abandoned(&mut self) -> std::collections::BTreeSet<Key> {
         let file = JsonFile::new(self.ctx.home.join(shared::ABANDON_FILE));
         match file.read() {
-            Ok(map) => shared::abandoned(&map),
+            Ok(map) => {
+                self.reported.remove(shared::ABANDON_FILE);
+                shared::abandoned(&map)
+            }
             Err(e) => {
-                self.report(format!("{e:#}; unshared sessions are flushed first"));
+                self.report(
+                    shared::ABANDON_FILE,
+                    format!("{e:#}; unshared sessions are flushed first"),
+                );
                 Default::default()
             }
         }
@@ -260,11 +274,11 @@ impl Supervisor {
         );
     }
 
-    /// Log an error once (not on every periodic re-check).
-    fn report(&mut self, message: String) {
-        if self.last_error.as_deref() != Some(message.as_str()) {
+    /// Log an error about `file` once (not on every periodic re-check).
+    fn report(&mut self, file: &'static str, message: String) {
+        if self.reported.get(file) != Some(&message) {
             tracing::error!("{message}");
-            self.last_error = Some(message);
+            self.reported.insert(file, message);
         }
     }
 
