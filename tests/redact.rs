@@ -1175,12 +1175,56 @@ fn a_bad_redact_json_pauses_redacted_servers_until_fixed() {
     let text = wait_stored(&guarded, gid, 4);
     assert!(!text.contains("Project-CHARLI") && text.contains("then [REDACTED:codename]"));
 
+    // Unshared while paused: completed without the held lines, and unshare
+    // says so (exit 1) instead of a plain "completed"; sharing again once
+    // the file is fixed sends the rest.
+    std::fs::write(&redact_json, r#"{"alow": []}"#).unwrap();
+    wait_for("the daemon to see the bad file", E2E_WAIT, || {
+        let err = daemon_status(&env)["redaction_error"].as_str()?.to_string();
+        err.contains("alow").then_some(())
+    });
+    append(&path, &[assistant_line("a3", &p, "last: Project-DELTAX")]);
+    wait_for(
+        "the redacted pair to pause before the unshare",
+        E2E_WAIT,
+        || {
+            let pair = daemon_pair(&env, session, &guarded.url)?;
+            (pair["state"] == "retrying" && pair["lag_bytes"].as_u64()? > 0).then_some(())
+        },
+    );
+    let out = env
+        .cmd(&["session", "unshare", session, "-s", &guarded.url])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("were not sent")
+            && err.contains("alow")
+            && err.contains("openctl session share"),
+        "{err}"
+    );
+    let detail = guarded.get_session(gid);
+    assert_eq!(detail["session"]["status"], "complete");
+    assert_eq!(detail["messages"].as_array().map_or(0, Vec::len), 4);
+    std::fs::write(&redact_json, good).unwrap();
+    let out = env
+        .cmd(&["share", session, "-s", &guarded.url, "-q"])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = wait_stored(&guarded, gid, 5);
+    assert!(!text.contains("Project-DELTAX") && text.contains("last: [REDACTED:codename]"));
+
     let log = std::fs::read_to_string(env.openctl_home.join("daemon.log")).unwrap();
     assert!(log.contains(&file) && log.contains("alow"), "{log}");
     for secret in [
         "Project-ALPHAX",
         "Project-BRAVOX",
         "Project-CHARLI",
+        "Project-DELTAX",
         "AKIAZ3MPLEQ7RT5XW2YB",
     ] {
         assert!(!log.contains(secret), "{secret} in the daemon log");

@@ -785,3 +785,45 @@ fn a_share_that_cannot_be_recorded_says_which_file_and_that_it_exists_on_the_ser
     assert!(stdout(&out).is_empty());
     assert!(!env.openctl_home.join("shared-sessions.json").exists());
 }
+
+#[test]
+fn a_delete_that_failed_because_the_server_was_down_can_be_run_again() {
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let mut server = TestServer::start(&env);
+    let p = project(&env, &[S1], 1);
+    let id = id_of(&stdout(&share_cmd(
+        &env,
+        &p,
+        &server,
+        &[S1, "--allow-repo"],
+    )));
+    server.stop();
+    let url = server.url.clone();
+    let unshare = |extra: &[&str]| {
+        let mut args = vec!["session", "unshare", S1, "--delete", "-s", &url];
+        args.extend_from_slice(extra);
+        env.cmd(&args).current_dir(&p).output().unwrap()
+    };
+    let out = unshare(&["--timeout", "0"]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not deleted"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("again"), "{}", stderr(&out));
+
+    // The share is gone locally; running the same command once the server
+    // is back finds the session there and deletes it.
+    server.restart();
+    let out = unshare(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("deleted"), "{}", stderr(&out));
+    let gone = reqwest::blocking::get(server.api(&format!("/api/sessions/{id}"))).unwrap();
+    assert_eq!(gone.status().as_u16(), 404);
+    // Nothing left anywhere: a third run says so and succeeds.
+    let out = unshare(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not on this server"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -383,6 +383,15 @@ fn dry_run(args: &ShareArgs) -> Result<()> {
     Ok(())
 }
 
+/// The error of an unshare that ended a session with messages missing.
+fn incomplete(message: String, uuid: &str, server: &str) -> anyhow::Error {
+    CliError::new(Exit::Failure, message)
+        .with_hint(format!(
+            "messages may be missing there; see `openctl daemon status` and `openctl daemon logs`, fix the cause, then `openctl session share {uuid} -s {server}` sends the rest"
+        ))
+        .into()
+}
+
 pub fn unshare(args: &UnshareArgs) -> Result<()> {
     let quiet = args.quiet;
     let shares = shared::load()?;
@@ -393,6 +402,11 @@ pub fn unshare(args: &UnshareArgs) -> Result<()> {
         .map(server_url::normalize)
         .transpose()?;
     let removed = shared::remove(&uuid, server.as_deref())?;
+    if removed.is_empty() && args.delete {
+        // Not shared (any more): an earlier `--delete` may have failed after
+        // the share was removed. Find the session on the server and delete it.
+        return delete_unshared(&uuid, server, args);
+    }
     if removed.is_empty() {
         let with = server.map(|s| format!(" with {s}")).unwrap_or_default();
         output::note(
@@ -423,7 +437,25 @@ pub fn unshare(args: &UnshareArgs) -> Result<()> {
             delete_on_server(&api, server_session_id.as_deref(), &mut failure)?
         } else {
             match pair {
-                Some(p) if p.state == PairState::Complete => (true, "completed".to_string()),
+                Some(p) if p.state == PairState::Complete && p.last_error.is_none() => {
+                    (true, "completed".to_string())
+                }
+                Some(p) if p.state == PairState::Complete => {
+                    // Completed, but with lines held back (e.g. redact.json
+                    // does not load): nothing more to do on the server.
+                    let why = p
+                        .last_error
+                        .clone()
+                        .unwrap_or_else(|| "unknown error".to_string());
+                    failure.get_or_insert_with(|| {
+                        incomplete(
+                            format!("{uuid} was completed on {server} without everything: {why}"),
+                            &uuid,
+                            server,
+                        )
+                    });
+                    (false, format!("completed, but {why}"))
+                }
                 Some(p) => {
                     // The daemon had stopped streaming it: what it could not
                     // send is missing. Still end it for the viewers.
@@ -434,14 +466,11 @@ pub fn unshare(args: &UnshareArgs) -> Result<()> {
                     let (_, done) =
                         complete_on_server(&api, server_session_id.as_deref(), &mut failure)?;
                     failure.get_or_insert_with(|| {
-                        CliError::new(
-                            Exit::Failure,
+                        incomplete(
                             format!("the daemon had stopped streaming {uuid} to {server}: {why}"),
+                            &uuid,
+                            server,
                         )
-                        .with_hint(format!(
-                            "messages may be missing there; see `openctl daemon logs`, fix the cause, then `openctl session share {uuid} -s {server}` sends the rest"
-                        ))
-                        .into()
                     });
                     (
                         false,
@@ -479,6 +508,40 @@ pub fn unshare(args: &UnshareArgs) -> Result<()> {
     }
 }
 
+/// `unshare --delete` of a session that is not shared: look it up on the
+/// server (`-s`, else the default) by its Claude session id and delete it,
+/// so a deletion that failed before (server down) can simply be run again.
+fn delete_unshared(uuid: &str, server: Option<String>, args: &UnshareArgs) -> Result<()> {
+    let cfg = Config::load()?;
+    let server = match server {
+        Some(s) => s,
+        None => config::resolve_server(None, &cfg)?,
+    };
+    let http = Http::new()?;
+    let api = http.server(&server, cfg.token(&server));
+    let found = api_client::block_on(api.lookup(uuid))?.map_err(|e| e.into_cli())?;
+    let mut failure = None;
+    let (ok, outcome, id) = match found.session {
+        Some(info) => {
+            let (ok, outcome) = delete_on_server(&api, Some(&info.id), &mut failure)?;
+            (ok, outcome, Some(info.id))
+        }
+        None => (true, "not shared, and not on this server".to_string(), None),
+    };
+    let mark = if ok {
+        output::style_ok("✓")
+    } else {
+        output::style_warn("!")
+    };
+    output::note(args.quiet, format!("{mark} {server}: {outcome}"));
+    if args.json {
+        output::print_json(&json!({"session": uuid, "servers": [
+            {"server": server, "server_session_id": id, "outcome": outcome}
+        ]}))?;
+    }
+    failure.map_or(Ok(()), Err)
+}
+
 /// How long `unshare --delete` waits for the daemon to let go of a pair it
 /// was told to abandon (it gives an in-flight request 2 s).
 const ABANDON_WAIT: Duration = Duration::from_secs(10);
@@ -513,8 +576,14 @@ fn wait_for_daemon(
     let mut finished = daemon::wait_until(all_done, Duration::from_secs(args.timeout))?;
     if finished.is_none() && args.delete {
         spinner.set_message("Stopping the daemon's upload before deleting…");
-        shared::request_abandon(uuid, servers)?;
-        finished = daemon::wait_until(all_done, ABANDON_WAIT)?;
+        match shared::request_abandon(uuid, servers) {
+            Ok(()) => finished = daemon::wait_until(all_done, ABANDON_WAIT)?,
+            // The daemon cannot be told; deleting is still safe (after an
+            // unshare it never re-creates a session the server lost).
+            Err(e) => output::warn(format!(
+                "{e:#}; deleting without waiting for the daemon to stop its upload"
+            )),
+        }
     }
     spinner.finish_and_clear();
     Ok(finished.or_else(|| daemon::read_status().ok()))
@@ -557,7 +626,7 @@ fn delete_on_server(
         Ok(()) => (true, "deleted".to_string()),
         Err(e) if e.status() == Some(404) => (true, "deleted (it was already gone)".to_string()),
         Err(e) => {
-            let text = format!("not deleted: {e}");
+            let text = format!("not deleted: {e} (once the server answers, run the same `openctl session unshare --delete` again)");
             failure.get_or_insert(e.into_cli());
             (false, text)
         }

@@ -1126,9 +1126,22 @@ impl Worker {
             self.connect().await?;
             return Ok(false);
         }
+        // Lines left unsent (redaction rules that do not load hold them
+        // back): completed, but the report must say what is missing.
+        let unsent = std::fs::metadata(&self.spec.file)
+            .map(|m| m.len().saturating_sub(self.cursor.offset))
+            .unwrap_or(0);
+        let missing = match self.redaction() {
+            Redaction::Invalid(error) if unsent > 0 => Some(format!(
+                "{unsent} bytes of the transcript were not sent: {error}"
+            )),
+            _ => None,
+        };
         self.status(|p| {
             p.shared = false;
             p.state = PairState::Complete;
+            p.lag_bytes = unsent;
+            p.last_error = missing;
         });
         Ok(true)
     }
