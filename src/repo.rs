@@ -59,6 +59,9 @@ pub fn identify(path: &Path) -> Result<RepoIdentity> {
 /// git repository" only when there is none; otherwise git's own reason
 /// (e.g. a repository owned by another user) and what to do about it.
 fn discover_error(path: &Path, err: &git2::Error) -> CliError {
+    // Shown as the user would write it: `/a/b/.` is `/a/b`.
+    let path: std::path::PathBuf = path.components().collect();
+    let path = path.as_path();
     if err.code() == git2::ErrorCode::NotFound {
         return CliError::not_found(format!("{} is not inside a git repository", path.display()))
             .with_hint("run the command inside a git repository, or pass a path to one");

@@ -277,7 +277,7 @@ pub fn resolve(arg: Option<&str>) -> Result<SessionFile> {
 fn searched_roots() -> String {
     let roots = paths::claude_project_roots();
     if roots.is_empty() {
-        "no Claude Code projects directory exists ($CLAUDE_CONFIG_DIR/projects, ~/.claude/projects, ~/.config/claude/projects)".to_string()
+        "nothing (none of $CLAUDE_CONFIG_DIR/projects, ~/.claude/projects, ~/.config/claude/projects exists)".to_string()
     } else {
         roots
             .iter()
@@ -324,7 +324,10 @@ fn resolve_named(arg: &str) -> Result<SessionFile> {
     uuids.dedup();
     match uuids.len() {
         0 => Err(CliError::not_found(format!("Session not found: {arg}"))
-            .with_hint(format!("searched {}", searched_roots()))
+            .with_hint(format!(
+                "searched {}; `openctl session list --all` shows every session",
+                searched_roots()
+            ))
             .into()),
         1 => Ok(matches[0].clone()),
         _ => Err(CliError::not_found(format!(

@@ -860,3 +860,31 @@ fn a_file_the_daemon_cannot_read_is_logged_once_not_on_every_reconcile() {
         .count();
     assert_eq!(reported, 1, "{log}");
 }
+
+#[test]
+fn status_shows_the_lag_of_lines_waiting_while_the_server_is_down() {
+    let (env, repo) = setup();
+    let mut server = TestServer::start(&env);
+    write_config(&env, &[&server.url], REPO_ID, json!({}));
+    let session = new_uuid();
+    let path = env.write_session(&repo, &session, &lines(&session, &repo, 0, 2));
+    write_shares(&env, &[(&session, &path, &[&server.url])]);
+    let _daemon = DaemonGuard::start(&env);
+    wait_for("the first lines to be sent", LONG, || {
+        (daemon_pair(&env, &session, &server.url)?["messages_sent"] == 2).then_some(())
+    });
+    server.stop();
+    let before = std::fs::metadata(&path).unwrap().len();
+    append(&path, &lines(&session, &repo, 2, 2));
+    let waiting = std::fs::metadata(&path).unwrap().len() - before;
+    let pair = wait_for("the pair to retry with its lag shown", LONG, || {
+        let pair = daemon_pair(&env, &session, &server.url)?;
+        (pair["state"] == "retrying" && pair["lag_bytes"].as_u64()? == waiting).then_some(pair)
+    });
+    assert_eq!(pair["messages_sent"], 2, "{pair}");
+    server.restart();
+    wait_for("everything sent once the server is back", LONG, || {
+        let pair = daemon_pair(&env, &session, &server.url)?;
+        (pair["messages_sent"] == 4 && pair["lag_bytes"] == 0).then_some(())
+    });
+}

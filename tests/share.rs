@@ -411,6 +411,8 @@ fn demo_shares_a_growing_session_without_touching_the_real_home() {
     let detail = server.get_session(&id_of(&url));
     let msgs = detail["messages"].as_array().unwrap();
     assert_eq!(msgs.len(), 18, "every sample line arrives");
+    // The demo ended its session on the user's server: nothing stays live.
+    assert_eq!(detail["session"]["status"], "complete", "{detail}");
     assert_eq!(
         msgs[0]["content_blocks"][0]["text"],
         "Number the items when the todo app prints its list."

@@ -122,12 +122,12 @@ fn unset(args: &ConfigKeyArgs) -> Result<()> {
         output::print_json(&in_effect(key, None))?;
     }
     if removed {
-        eprintln!(
-            "{} {} reset to its default ({})",
-            output::style_ok("✓"),
-            key.name,
-            key.default
-        );
+        let default = if key.default.is_empty() {
+            "not set".to_string()
+        } else {
+            format!("its default ({})", key.default)
+        };
+        eprintln!("{} {} reset: {default}", output::style_ok("✓"), key.name);
     } else {
         eprintln!("{} was not set; nothing changed", key.name);
     }
@@ -160,8 +160,12 @@ fn list(args: &ConfigListArgs) -> Result<()> {
             Scope::Global => String::new(),
             Scope::PerServer => format!("  [{server}]"),
         };
-        let origin = if v.is_some() { "" } else { " (default)" };
-        output::println(format!("{} = {}{origin}{scope}", key.name, display(key, v)))?;
+        let shown = match (&v, key.default.is_empty()) {
+            (None, true) => "(not set)".to_string(),
+            (None, false) => format!("{} (default)", display(key, None)),
+            (Some(_), _) => display(key, v),
+        };
+        output::println(format!("{} = {shown}{scope}", key.name))?;
     }
     Ok(())
 }

@@ -146,7 +146,7 @@ fn demo(
         }
         session.append(i..i + 1)?;
     }
-    output::note(false, "The sample session is complete.");
+    output::note(false, "The sample session has stopped growing.");
     if args.once {
         // Let the daemon deliver the last lines before everything stops.
         return match wait_delivered(sandbox, runtime, interrupt) {
@@ -470,6 +470,7 @@ impl Sandbox {
         if !std::mem::take(&mut self.daemon_may_run) {
             return Ok(());
         }
+        self.complete_shares();
         let out = self
             .openctl(&["daemon", "stop"])?
             .stdout(Stdio::null())
@@ -484,6 +485,39 @@ impl Sandbox {
             );
         }
         Ok(())
+    }
+
+    /// Unshare what the demo shared, so the session ends as "complete" on
+    /// the server (which may be the user's own, when one was configured)
+    /// instead of staying live there. Best effort: a failure is a warning.
+    fn complete_shares(&self) {
+        let file = self.openctl_home.join(crate::shared::FILE);
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            return;
+        };
+        let uuids: Vec<String> = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| {
+                v.get("sessions")?
+                    .as_object()
+                    .map(|m| m.keys().cloned().collect())
+            })
+            .unwrap_or_default();
+        for uuid in uuids {
+            let done = self
+                .openctl(&["session", "unshare", &uuid, "-q", "--timeout", "5"])
+                .and_then(|mut c| {
+                    c.stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .status()
+                        .context("cannot run openctl session unshare")
+                });
+            if !done.is_ok_and(|s| s.success()) {
+                output::warn(format!(
+                    "could not mark the demo session {uuid} complete on its server"
+                ));
+            }
+        }
     }
 
     /// Remove the temporary directory.

@@ -821,6 +821,8 @@ impl Worker {
             p.state = PairState::Retrying;
             p.last_error = Some(text);
         });
+        // The lag shown while retrying includes what was written meanwhile.
+        self.publish_counters();
         let sleep = tokio::time::sleep(delay);
         tokio::pin!(sleep);
         loop {
