@@ -888,3 +888,36 @@ fn status_shows_the_lag_of_lines_waiting_while_the_server_is_down() {
         (pair["messages_sent"] == 4 && pair["lag_bytes"] == 0).then_some(())
     });
 }
+
+#[test]
+fn a_moved_transcript_is_followed_without_duplicates() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    write_config(&env, &[&server.url], REPO_ID, json!({}));
+    let session = new_uuid();
+    let first = env.write_session(&repo, &session, &lines(&session, &repo, 0, 4));
+    write_shares(&env, &[(&session, &first, &[&server.url])]);
+    let _daemon = DaemonGuard::start(&env);
+    let id = server_id(&env, &session, &server.url);
+    wait_for("the first lines stored", LONG, || {
+        (stored(&server, &id).len() == 4).then_some(())
+    });
+    // The transcript now lives elsewhere (a copy that goes on growing);
+    // the share names the new file.
+    let moved_dir = env.path().join("moved");
+    std::fs::create_dir_all(&moved_dir).unwrap();
+    let moved = moved_dir.join(format!("{session}.jsonl"));
+    std::fs::copy(&first, &moved).unwrap();
+    append(&moved, &lines(&session, &repo, 4, 2));
+    write_shares(&env, &[(&session, &moved, &[&server.url])]);
+    wait_for("the new file's lines stored", LONG, || {
+        (stored(&server, &id).len() == 6).then_some(())
+    });
+    append(&moved, &lines(&session, &repo, 6, 2));
+    let all = wait_for("lines appended to the new file stored", LONG, || {
+        let m = stored(&server, &id);
+        (m.len() == 8).then_some(m)
+    });
+    let expected: Vec<String> = (0..8).map(|i| format!("{session}-{i}")).collect();
+    assert_eq!(uuids(&all), expected, "every message once, in order");
+}

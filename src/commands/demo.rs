@@ -43,7 +43,10 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     let mut server = None;
     let outcome = demo(args, &runtime, &interrupt, &mut sandbox, &mut server);
     // The daemon first (it may still be sending to the server), then the
-    // server, then the files.
+    // server, then the files. A demo that ran ends its session first.
+    if outcome.is_ok() {
+        sandbox.complete_shares();
+    }
     let stopped = sandbox.stop_daemon();
     if let Some(server) = server {
         server.stop(&runtime);
@@ -470,7 +473,6 @@ impl Sandbox {
         if !std::mem::take(&mut self.daemon_may_run) {
             return Ok(());
         }
-        self.complete_shares();
         let out = self
             .openctl(&["daemon", "stop"])?
             .stdout(Stdio::null())

@@ -36,6 +36,8 @@ struct Handle {
     outcome: Arc<Mutex<Option<Outcome>>>,
     /// Fingerprint of the state files when the worker started.
     generation: u64,
+    /// The transcript it tails.
+    file: std::path::PathBuf,
 }
 
 impl Handle {
@@ -181,6 +183,15 @@ impl Supervisor {
             let restart = match self.workers.get(&key) {
                 None => true,
                 Some(h) => match h.outcome() {
+                    // Stopping to follow a moved transcript: started again
+                    // (from its cursor) once it has ended, which wakes us.
+                    None if *h.control.borrow() == Desired::Shutdown => false,
+                    None if h.file != spec.file => {
+                        tracing::info!(session = %key.0, server = %key.1, file = %spec.file.display(),
+                            "the transcript moved; restarting the pair on the new file");
+                        let _ = h.control.send(Desired::Shutdown);
+                        false
+                    }
                     None => {
                         if *h.control.borrow() != Desired::Active {
                             tracing::info!(session = %key.0, server = %key.1, "shared again");
@@ -257,6 +268,7 @@ impl Supervisor {
         let (marks_tx, marks_rx) = watch::channel(marks);
         let outcome = Arc::new(Mutex::new(None));
         let wake = self.wake.clone();
+        let file = spec.file.clone();
         let run = worker::run(self.ctx.clone(), spec, rx, marks_rx, outcome.clone());
         let task = tokio::spawn(async move {
             run.await;
@@ -270,6 +282,7 @@ impl Supervisor {
                 task,
                 outcome,
                 generation,
+                file,
             },
         );
     }
