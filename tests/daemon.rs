@@ -42,6 +42,21 @@ fn lines(session: &str, cwd: &Path, from: usize, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// A new session of `n` lines in `repo`, shared with `server` (the repo
+/// allowed for it), and the daemon running: (session, transcript, guard).
+fn stream_new_session<'a>(
+    env: &'a TestEnv,
+    repo: &Path,
+    server: &TestServer,
+    n: usize,
+) -> (String, PathBuf, DaemonGuard<'a>) {
+    write_config(env, &[&server.url], REPO_ID, json!({}));
+    let session = new_uuid();
+    let path = env.write_session(repo, &session, &lines(&session, repo, 0, n));
+    write_shares(env, &[(&session, &path, &[&server.url])]);
+    (session, path, DaemonGuard::start(env))
+}
+
 fn server_id(env: &TestEnv, session: &str, server: &str) -> String {
     wait_for("the daemon to create the server session", LONG, || {
         daemon_pair(env, session, server)?["server_session_id"]
@@ -170,11 +185,7 @@ fn streams_a_300_line_transcript_in_order_then_each_new_line_fast() {
 fn sigkill_while_appending_then_restart_delivers_every_message_once() {
     let (env, repo) = setup();
     let server = TestServer::start(&env);
-    write_config(&env, &[&server.url], REPO_ID, json!({}));
-    let session = new_uuid();
-    let path = env.write_session(&repo, &session, &lines(&session, &repo, 0, 20));
-    write_shares(&env, &[(&session, &path, &[&server.url])]);
-    let _daemon = DaemonGuard::start(&env);
+    let (session, path, _daemon) = stream_new_session(&env, &repo, &server, 20);
     let id = server_id(&env, &session, &server.url);
 
     let total = 300;
@@ -210,11 +221,7 @@ fn sigkill_while_appending_then_restart_delivers_every_message_once() {
 fn server_outage_with_a_malformed_line_loses_and_duplicates_nothing() {
     let (env, repo) = setup();
     let mut server = TestServer::start(&env);
-    write_config(&env, &[&server.url], REPO_ID, json!({}));
-    let session = new_uuid();
-    let path = env.write_session(&repo, &session, &lines(&session, &repo, 0, 10));
-    write_shares(&env, &[(&session, &path, &[&server.url])]);
-    let _daemon = DaemonGuard::start(&env);
+    let (session, path, _daemon) = stream_new_session(&env, &repo, &server, 10);
     let id = server_id(&env, &session, &server.url);
     assert_stored_exactly(&env, &server, &session, &id, &ids(&session, 0..10));
 
@@ -246,11 +253,7 @@ fn server_outage_with_a_malformed_line_loses_and_duplicates_nothing() {
 fn a_line_written_in_two_parts_arrives_once_whole() {
     let (env, repo) = setup();
     let server = TestServer::start(&env);
-    write_config(&env, &[&server.url], REPO_ID, json!({}));
-    let session = new_uuid();
-    let path = env.write_session(&repo, &session, &lines(&session, &repo, 0, 2));
-    write_shares(&env, &[(&session, &path, &[&server.url])]);
-    let _daemon = DaemonGuard::start(&env);
+    let (session, path, _daemon) = stream_new_session(&env, &repo, &server, 2);
     let id = server_id(&env, &session, &server.url);
     assert_stored_exactly(&env, &server, &session, &id, &ids(&session, 0..2));
 
@@ -284,11 +287,7 @@ fn a_line_written_in_two_parts_arrives_once_whole() {
 fn unsharing_completes_and_sharing_again_resumes_the_same_server_session() {
     let (env, repo) = setup();
     let server = TestServer::start(&env);
-    write_config(&env, &[&server.url], REPO_ID, json!({}));
-    let session = new_uuid();
-    let path = env.write_session(&repo, &session, &lines(&session, &repo, 0, 4));
-    write_shares(&env, &[(&session, &path, &[&server.url])]);
-    let _daemon = DaemonGuard::start(&env);
+    let (session, path, _daemon) = stream_new_session(&env, &repo, &server, 4);
     let id = server_id(&env, &session, &server.url);
     assert_stored_exactly(&env, &server, &session, &id, &ids(&session, 0..4));
 
@@ -865,11 +864,7 @@ fn a_file_the_daemon_cannot_read_is_logged_once_not_on_every_reconcile() {
 fn status_shows_the_lag_of_lines_waiting_while_the_server_is_down() {
     let (env, repo) = setup();
     let mut server = TestServer::start(&env);
-    write_config(&env, &[&server.url], REPO_ID, json!({}));
-    let session = new_uuid();
-    let path = env.write_session(&repo, &session, &lines(&session, &repo, 0, 2));
-    write_shares(&env, &[(&session, &path, &[&server.url])]);
-    let _daemon = DaemonGuard::start(&env);
+    let (session, path, _daemon) = stream_new_session(&env, &repo, &server, 2);
     wait_for("the first lines to be sent", LONG, || {
         (daemon_pair(&env, &session, &server.url)?["messages_sent"] == 2).then_some(())
     });

@@ -383,6 +383,17 @@ fn dry_run(args: &ShareArgs) -> Result<()> {
     Ok(())
 }
 
+/// One line of an unshare report: `✓ server: outcome`, or `!` when it did
+/// not go as asked.
+fn report_server(quiet: bool, ok: bool, server: &str, outcome: &str) {
+    let mark = if ok {
+        output::style_ok("✓")
+    } else {
+        output::style_warn("!")
+    };
+    output::note(quiet, format!("{mark} {server}: {outcome}"));
+}
+
 /// The error of an unshare that ended a session with messages missing.
 fn incomplete(message: String, uuid: &str, server: &str) -> anyhow::Error {
     CliError::new(Exit::Failure, message)
@@ -482,12 +493,7 @@ pub fn unshare(args: &UnshareArgs) -> Result<()> {
                 None => complete_on_server(&api, server_session_id.as_deref(), &mut failure)?,
             }
         };
-        let mark = if ok {
-            output::style_ok("✓")
-        } else {
-            output::style_warn("!")
-        };
-        output::note(quiet, format!("{mark} {server}: {outcome}"));
+        report_server(quiet, ok, server, &outcome);
         report.push(
             json!({"server": server, "server_session_id": server_session_id, "outcome": outcome}),
         );
@@ -528,12 +534,7 @@ fn delete_unshared(uuid: &str, server: Option<String>, args: &UnshareArgs) -> Re
         }
         None => (true, "not shared, and not on this server".to_string(), None),
     };
-    let mark = if ok {
-        output::style_ok("✓")
-    } else {
-        output::style_warn("!")
-    };
-    output::note(args.quiet, format!("{mark} {server}: {outcome}"));
+    report_server(args.quiet, ok, &server, &outcome);
     if args.json {
         output::print_json(&json!({"session": uuid, "servers": [
             {"server": server, "server_session_id": id, "outcome": outcome}

@@ -45,12 +45,15 @@ pub struct Hub {
 }
 
 impl Hub {
+    /// The channel map (a panic elsewhere while it was held leaves the map
+    /// itself intact, so a poisoned lock is used as is).
+    fn channels(&self) -> std::sync::MutexGuard<'_, HashMap<String, broadcast::Sender<LiveEvent>>> {
+        self.channels.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// A receiver for `id`'s events.
     pub fn subscribe(&self, id: &str) -> broadcast::Receiver<LiveEvent> {
-        let mut channels = match self.channels.lock() {
-            Ok(c) => c,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut channels = self.channels();
         channels
             .entry(id.to_string())
             .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
@@ -60,10 +63,7 @@ impl Hub {
     /// Forget `id`'s channel once its last viewer is gone (so sessions that
     /// were watched once and never written again hold no memory).
     pub fn release(&self, id: &str) {
-        let mut channels = match self.channels.lock() {
-            Ok(c) => c,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut channels = self.channels();
         if channels.get(id).is_some_and(|tx| tx.receiver_count() == 0) {
             channels.remove(id);
         }
@@ -72,18 +72,12 @@ impl Hub {
     /// Number of sessions with a channel.
     #[cfg(test)]
     pub fn channel_count(&self) -> usize {
-        match self.channels.lock() {
-            Ok(c) => c.len(),
-            Err(poisoned) => poisoned.into_inner().len(),
-        }
+        self.channels().len()
     }
 
     /// Send to `id`'s viewers, if there are any.
     pub fn publish(&self, id: &str, events: impl IntoIterator<Item = LiveEvent>) {
-        let mut channels = match self.channels.lock() {
-            Ok(c) => c,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut channels = self.channels();
         let Some(tx) = channels.get(id) else {
             return;
         };
