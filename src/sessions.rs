@@ -3,7 +3,7 @@
 //! session of the current project).
 
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Result;
 
@@ -208,7 +208,7 @@ pub fn head_title(path: &Path) -> Option<String> {
     use std::io::{BufRead, Read};
     let file = std::fs::File::open(path).ok()?;
     let mut reader = std::io::BufReader::new(file.take(TITLE_HEAD_BUDGET));
-    let (mut custom, mut ai) = (None, None);
+    let mut explicit: Option<transcript::Title> = None;
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -218,24 +218,65 @@ pub fn head_title(path: &Path) -> Option<String> {
         let Ok(serde_json::Value::Object(obj)) = serde_json::from_slice(&line) else {
             continue;
         };
-        let text = |key: &str| {
-            obj.get(key)
-                .and_then(serde_json::Value::as_str)
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(str::to_string)
-        };
-        match obj.get("type").and_then(serde_json::Value::as_str) {
-            Some("custom-title") => custom = text("customTitle").or(custom),
-            Some("ai-title") => ai = text("aiTitle").or(ai),
-            _ => {
-                if let Some(prompt) = transcript::user_text_title(&obj) {
-                    return custom.or(ai).or(Some(prompt));
-                }
+        match transcript::line_title(&obj) {
+            Some(t @ transcript::Title::Prompt(_)) => {
+                return Some(explicit.unwrap_or(t).text().to_string())
             }
+            Some(t) if t.replaces(explicit.as_ref()) => explicit = Some(t),
+            _ => {}
         }
     }
-    custom.or(ai)
+    explicit.map(|t| t.text().to_string())
+}
+
+/// How long `share` waits for a just-started session to name its working
+/// directory: an interactive Claude Code writes its first lines a few tens
+/// of milliseconds after it runs a command.
+pub const CWD_WAIT: Duration = Duration::from_secs(3);
+
+/// The working directory of a session: the `cwd` of its transcript's first
+/// line that has one, waiting up to `wait` for such a line (woken by
+/// changes to the file, not by polling). When none comes, this process's
+/// own working directory, but only when it encodes to the transcript's
+/// project directory name (the check Claude Code's own layout allows);
+/// never a guess that fails it.
+pub fn session_cwd(path: &Path, wait: Duration) -> Option<String> {
+    if let Some(cwd) = transcript::first_cwd(path) {
+        return Some(cwd);
+    }
+    let deadline = Instant::now() + wait;
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Without a watcher (no inotify left) the wait still ends at the
+    // deadline, checking the file on each timeout.
+    let watcher = notify::recommended_watcher(move |_| {
+        let _ = tx.send(());
+    })
+    .and_then(|mut w| {
+        use notify::Watcher;
+        w.watch(path, notify::RecursiveMode::NonRecursive)
+            .map(|()| w)
+    })
+    .ok();
+    let tick = if watcher.is_some() {
+        wait
+    } else {
+        Duration::from_millis(50)
+    };
+    loop {
+        if let Some(cwd) = transcript::first_cwd(path) {
+            return Some(cwd);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let _ = rx.recv_timeout(left.min(tick));
+    }
+    drop(watcher);
+    let own = std::env::current_dir().ok()?;
+    let own = own.to_str()?;
+    let project = path.parent()?.file_name()?.to_str()?;
+    (paths::encode_project_dir(own) == project).then(|| own.to_string())
 }
 
 fn transcript_cwd_matches(path: &Path, dir: &Path) -> bool {

@@ -40,6 +40,9 @@ pub struct Share {
     /// When Claude Code ended the session (its SessionEnd hook), if it did
     /// after the last share.
     pub ended_at: Option<String>,
+    /// The project directory `share` checked the repository of, for a
+    /// transcript that did not name it yet (`projectPath`).
+    pub project_path: Option<String>,
 }
 
 impl Share {
@@ -110,6 +113,7 @@ pub fn parse(map: &Map<String, Value>) -> BTreeMap<String, Share> {
                 server_sessions: server_object("sessionId"),
                 server_shared_at: server_object("sharedAt"),
                 ended_at: text("endedAt"),
+                project_path: text("projectPath"),
             },
         );
     }
@@ -132,6 +136,7 @@ fn sessions_mut(map: &mut Map<String, Value>) -> Result<&mut Map<String, Value>>
 pub fn add(
     uuid: &str,
     file_path: &std::path::Path,
+    project_path: &str,
     server: &str,
     server_session_id: &str,
 ) -> Result<()> {
@@ -150,6 +155,7 @@ pub fn add(
             "filePath".into(),
             Value::String(file_path.to_string_lossy().into_owned()),
         );
+        entry.insert("projectPath".into(), Value::String(project_path.into()));
         let servers = entry
             .entry("servers")
             .or_insert_with(|| Value::Array(Vec::new()));

@@ -73,6 +73,70 @@ fn minus_one() -> i64 {
     -1
 }
 
+/// What a message is, decided once from its transcript line
+/// ([`crate::transcript::classify`]) so a viewer can tell what a person
+/// typed from what Claude Code or a hook put in. Sent as the extra `kind`
+/// field of a message: the reference server drops unknown keys, ours stores
+/// and returns it. A kind only changes how a message is shown; nothing is
+/// dropped because of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// Typed by the person.
+    Prompt,
+    /// The assistant's answer (text, thinking, tool calls).
+    Response,
+    /// Output of tool calls, sent back to the model.
+    ToolResult,
+    /// A slash command and its arguments (`/model`, `/openctl:share`).
+    Command,
+    /// Text Claude Code or a hook put in: expanded command prompts, skill
+    /// bodies, reminders, caveats, interruptions, messages it made itself.
+    Injected,
+    /// The summary Claude Code wrote when it compacted the conversation.
+    CompactSummary,
+    /// A local command run from the prompt (`!ls`) and its output.
+    LocalOutput,
+}
+
+impl MessageKind {
+    pub const ALL: [MessageKind; 7] = [
+        MessageKind::Prompt,
+        MessageKind::Response,
+        MessageKind::ToolResult,
+        MessageKind::Command,
+        MessageKind::Injected,
+        MessageKind::CompactSummary,
+        MessageKind::LocalOutput,
+    ];
+
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Prompt => "prompt",
+            MessageKind::Response => "response",
+            MessageKind::ToolResult => "tool_result",
+            MessageKind::Command => "command",
+            MessageKind::Injected => "injected",
+            MessageKind::CompactSummary => "compact_summary",
+            MessageKind::LocalOutput => "local_output",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MessageKind> {
+        MessageKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A kind this version does not know (sent by a newer client) is read as
+/// none, never as a reason to reject the message.
+fn lenient_kind<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<MessageKind>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    Ok(v.as_ref()
+        .and_then(Value::as_str)
+        .and_then(MessageKind::parse))
+}
+
 /// One message as pushed by the daemon.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
@@ -85,6 +149,13 @@ pub struct Message {
     /// Ours: the transcript line's uuid, the idempotency key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
+    /// Ours: what the message is (see [`MessageKind`]).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_kind"
+    )]
+    pub kind: Option<MessageKind>,
 }
 
 /// `POST /api/sessions/:id/messages` request.
@@ -184,6 +255,13 @@ pub struct StoredMessage {
     pub timestamp: Option<String>,
     #[serde(default)]
     pub uuid: Option<String>,
+    /// Absent on messages stored before kinds existed, or sent without one.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_kind"
+    )]
+    pub kind: Option<MessageKind>,
 }
 
 /// A stored diff as the server returns it.

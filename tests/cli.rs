@@ -98,12 +98,13 @@ fn three_sessions(env: &TestEnv) -> std::path::PathBuf {
         &p,
         A,
         &[
+            // A slash command is not a title; the first typed prompt is.
             user_line(
-                "u1",
+                "u0",
                 &p,
-                "<command-name>/init</command-name> Fix   the login bug",
+                "<command-message>init</command-message>\n<command-name>/init</command-name>",
             ),
-            assistant_line("a1", &p, "ok"),
+            user_line("u1", &p, "Fix   the login bug"),
         ],
     );
     let b = env.write_session(&p, B, &[user_line("u2", &p, "Second session")]);
@@ -144,7 +145,7 @@ fn session_list_current_project_newest_first() {
     assert_eq!(list.len(), 2, "{list:?}");
     assert_eq!(list[0]["uuid"], B);
     assert_eq!(list[1]["uuid"], A);
-    assert_eq!(list[1]["title"], "/init Fix the login bug");
+    assert_eq!(list[1]["title"], "Fix the login bug");
     assert_eq!(list[1]["lines"], 2);
     assert_eq!(list[1]["shared"], false);
 
@@ -300,7 +301,7 @@ fn fixture_titles_and_summaries() {
         .unwrap();
     assert_eq!(s.lines, 1338);
     assert!(s.cwd.is_some());
-    let title = s.title.unwrap();
+    let title = s.title_text().unwrap();
     assert!(
         !title.is_empty() && title.chars().count() <= 81 && !title.contains('<'),
         "{title}"

@@ -324,6 +324,7 @@ fn message_with_secrets() -> Message {
                 "data": "iVBORw0KGgoAAAANSUhEUgAIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6QAKIAZ3MPLEQ7RT5XW2YB"}}),
         ],
         timestamp: Some("2025-01-01T00:00:00Z".into()),
+        kind: None,
         uuid: Some("6f1f0a8e-7c52-4d49-9a0c-8d0f1d0f3a11".into()),
     }
 }

@@ -166,6 +166,152 @@ fn denied_repo_uploads_nothing_and_allow_repo_shares() {
 }
 
 #[test]
+fn inside_claude_code_consent_is_a_command_the_person_types() {
+    // A model reads this output: it must not learn to add --allow-repo
+    // itself, only what the person can type.
+    let env = TestEnv::new();
+    let server = TestServer::start(&env);
+    let p = project(&env, &[S1], 1);
+    let out = env
+        .cmd(&["session", "share", S1, "--server", &server.url])
+        .env("CLAUDECODE", "1")
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "type: /openctl:share --allow-repo --server {}",
+            server.url
+        )),
+        "{err}"
+    );
+    assert!(err.contains("Not shared"), "{err}");
+    assert!(!err.contains("re-run"), "{err}");
+    assert!(!err.contains("openctl repo allow"), "{err}");
+    assert!(stdout(&out).is_empty());
+    assert!(!env.openctl_home.join("shared-sessions.json").exists());
+}
+
+/// The first lines an interactive Claude Code writes for a new session,
+/// before any line that names its working directory.
+fn bookkeeping_only(session: &str) -> Vec<String> {
+    [
+        "permission-mode",
+        "file-history-snapshot",
+        "queue-operation",
+        "last-prompt",
+    ]
+    .iter()
+    .map(|t| serde_json::json!({"type": t, "sessionId": session}).to_string())
+    .collect()
+}
+
+/// Whether process `pid` holds an inotify instance (it waits on a file).
+fn watches_a_file(pid: u32) -> bool {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|fds| {
+            fds.flatten().any(|fd| {
+                std::fs::read_link(fd.path()).is_ok_and(|l| l.to_string_lossy().contains("inotify"))
+            })
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn a_share_right_after_the_first_prompt_waits_for_the_working_directory() {
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let server = TestServer::start(&env);
+    let p = project(&env, &[], 0);
+    let path = env.write_session(&p, S1, &bookkeeping_only(S1));
+    // Run from elsewhere, so only the transcript can name the project.
+    let mut child = env
+        .cmd(&[
+            "session",
+            "share",
+            S1,
+            "--server",
+            &server.url,
+            "--allow-repo",
+        ])
+        .current_dir(env.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    wait_for(
+        "share to wait on the transcript",
+        Duration::from_secs(10),
+        || watches_a_file(pid).then_some(()),
+    );
+    append(
+        &path,
+        &[
+            user_line("u0", &p, "share this please"),
+            assistant_line("a0", &p, "ok"),
+        ],
+    );
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "{err}");
+    assert!(out.trim().starts_with(&server.url), "{out}");
+    let id = id_of(&out);
+    wait_for("both messages", Duration::from_secs(30), || {
+        (messages(&server, &id) == ["u0", "a0"]).then_some(())
+    });
+}
+
+#[test]
+fn with_no_working_directory_in_the_file_the_share_uses_its_own_only_when_it_matches() {
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let server = TestServer::start(&env);
+    let p = project(&env, &[], 0);
+    env.write_session(&p, S1, &bookkeeping_only(S1));
+    // From a directory that is not the session's project: no guess, an
+    // error that names the file, nothing on the server.
+    let out = env
+        .cmd(&[
+            "session",
+            "share",
+            S1,
+            "--server",
+            &server.url,
+            "--allow-repo",
+        ])
+        .current_dir(env.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("has no working directory yet"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!env.openctl_home.join("shared-sessions.json").exists());
+    // From the project itself (it encodes to the transcript's directory):
+    // shared.
+    let out = share_cmd(&env, &p, &server, &[S1, "--allow-repo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).trim().starts_with(&server.url));
+}
+
+#[test]
 fn unreachable_server_exits_5_quickly() {
     let env = TestEnv::new();
     let p = project(&env, &[S1], 1);

@@ -31,8 +31,7 @@ struct Prepared {
 impl Prepared {
     fn title(&self) -> &str {
         self.summary
-            .title
-            .as_deref()
+            .title_text()
             .unwrap_or(crate::wire::DEFAULT_TITLE)
     }
 }
@@ -59,10 +58,10 @@ fn prepare(
                 .interact()
                 .map_err(|e| CliError::new(Exit::RepoNotAllowed, format!("no answer: {e}")))?
         } else {
-            return Err(not_allowed(repo, server));
+            return Err(not_allowed(repo, server, server_flag));
         };
         if !decided {
-            return Err(not_allowed(repo, server));
+            return Err(not_allowed(repo, server, server_flag));
         }
         config::allow_repo(server, &repo.id)?;
     }
@@ -75,14 +74,16 @@ fn resolve_target(session_arg: Option<&str>, server_flag: Option<&str>) -> Resul
     let cfg = Config::load()?;
     let server = config::resolve_server(server_flag, &cfg)?;
     let session = sessions::resolve(session_arg)?;
-    let summary = transcript::summarize(&session.path)?;
-    let cwd = summary.cwd.clone().ok_or_else(|| {
+    let cwd = sessions::session_cwd(&session.path, sessions::CWD_WAIT).ok_or_else(|| {
         CliError::not_found(format!(
-            "{} has no working directory yet (no line with a cwd), so its repository is unknown",
-            session.path.display()
+            "{} has no working directory yet (no line with a cwd after {} s), so its repository is unknown",
+            session.path.display(),
+            sessions::CWD_WAIT.as_secs()
         ))
         .with_hint("send a first prompt in that Claude Code session, then share again")
     })?;
+    let mut summary = transcript::summarize(&session.path)?;
+    summary.cwd.get_or_insert_with(|| cwd.clone());
     let repo = repo::identify(std::path::Path::new(&cwd)).map_err(|e| {
         CliError::not_found(format!(
             "the session's project {cwd} is not a git repository you can share from ({e})"
@@ -96,7 +97,28 @@ fn resolve_target(session_arg: Option<&str>, server_flag: Option<&str>) -> Resul
     })
 }
 
-fn not_allowed(repo: &RepoIdentity, server: &str) -> anyhow::Error {
+/// Whether this runs inside Claude Code (its Bash tool, or a command's
+/// `!` line), where a model reads the output: consent must come from the
+/// person, so the way out is a command they type, never a flag a model
+/// could add on its own.
+fn inside_claude_code() -> bool {
+    std::env::var_os("CLAUDECODE").is_some_and(|v| !v.is_empty())
+}
+
+fn not_allowed(repo: &RepoIdentity, server: &str, server_flag: Option<&str>) -> anyhow::Error {
+    if inside_claude_code() {
+        let server_arg = server_flag
+            .map(|s| format!(" --server {}", shell_quote(s)))
+            .unwrap_or_default();
+        return CliError::new(
+            Exit::RepoNotAllowed,
+            format!(
+                "Not shared: repository {} is not allowed for {server}. To allow it for {server} and share this session, type: /openctl:share --allow-repo{server_arg}",
+                repo.id
+            ),
+        )
+        .into();
+    }
     CliError::new(
         Exit::RepoNotAllowed,
         format!(
@@ -160,13 +182,14 @@ pub fn share(args: &ShareArgs) -> Result<()> {
         project_path: summary.cwd.clone(),
         model: summary.model.clone(),
         repo_url: repo.https_url.clone(),
-        interactive: Some(true),
+        interactive: Some(false),
     };
     let live = api_client::block_on(api.create_live(&request))?.map_err(ApiError::into_cli)?;
     let server_session_id = live.response.id.clone();
 
     // Step 4: record it; from here on the daemon streams it.
-    shared::add(&session.uuid, &session.path, server, &server_session_id).with_context(|| {
+    let project = summary.cwd.as_deref().unwrap_or_default();
+    shared::add(&session.uuid, &session.path, project, server, &server_session_id).with_context(|| {
         format!(
             "the session was created on {server} ({}) but the share cannot be recorded, so nothing streams it (share again once this is fixed)",
             live.url
@@ -713,7 +736,7 @@ pub fn list(args: &ListArgs) -> Result<()> {
                     "uuid": f.uuid,
                     "path": f.path,
                     "last_activity": time::rfc3339(f.modified),
-                    "title": s.title,
+                    "title": s.title_text(),
                     "project": s.cwd,
                     "lines": s.lines,
                     "shared": share.is_some(),
@@ -733,7 +756,7 @@ pub fn list(args: &ListArgs) -> Result<()> {
         return Ok(());
     }
     for (f, s, share) in rows {
-        let title = s.title.unwrap_or_else(|| "(no prompt yet)".to_string());
+        let title = s.title_text().unwrap_or("(no prompt yet)").to_string();
         let shared_with = match share {
             Some(sh) => share_states(sh, &status)
                 .iter()

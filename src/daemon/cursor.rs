@@ -53,9 +53,14 @@ pub struct Cursor {
     pub lines_skipped: u64,
     #[serde(default)]
     pub redactions: u64,
-    /// The derived title was PATCHed.
+    /// A title was PATCHed (cursors written before `sent_title` existed
+    /// have only this).
     #[serde(default)]
     pub title_sent: bool,
+    /// The title the server has from us (before redaction): a different
+    /// one (a rename, Claude Code's own title) is PATCHed again.
+    #[serde(default)]
+    pub sent_title: Option<String>,
     /// The session was marked complete and nothing was sent since.
     #[serde(default)]
     pub completed: bool,

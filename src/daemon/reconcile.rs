@@ -144,6 +144,7 @@ impl Supervisor {
                             server: server.clone(),
                             file: share.file_path.clone(),
                             server_session_id: share.server_sessions.get(server).cloned(),
+                            project_path: share.project_path.clone(),
                         },
                         Marks {
                             stamp: share.stamp(server),

@@ -5,11 +5,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::tail::RawLine;
 use crate::redact::Redactor;
-use crate::transcript;
+use crate::transcript::{self, Title};
 use crate::wire::Message;
 
 /// Most lines read (and so sent) in one batch.
@@ -35,13 +35,6 @@ pub struct Item {
     pub title: Option<Title>,
     /// Files a tool call on this line modifies.
     pub modified: Vec<PathBuf>,
-}
-
-/// Where a title comes from; explicit ones win.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Title {
-    Explicit(String),
-    Prompt(String),
 }
 
 /// Parse the lines of a chunk.
@@ -76,9 +69,7 @@ fn parse_one(line: RawLine) -> Item {
         }
     };
     item.uuid = obj.get("uuid").and_then(Value::as_str).map(str::to_string);
-    item.title = explicit_title(&obj)
-        .map(Title::Explicit)
-        .or_else(|| transcript::user_text_title(&obj).map(Title::Prompt));
+    item.title = transcript::line_title(&obj);
     item.msg = transcript::message_from_line(&obj);
     if item.msg.is_some() {
         if let Some(Value::Array(blocks)) = obj.get("message").and_then(|m| m.get("content")) {
@@ -90,17 +81,6 @@ fn parse_one(line: RawLine) -> Item {
         }
     }
     item
-}
-
-/// The title a `custom-title` or `ai-title` line sets.
-fn explicit_title(obj: &Map<String, Value>) -> Option<String> {
-    let t = match obj.get("type")?.as_str()? {
-        "custom-title" => obj.get("customTitle")?.as_str()?,
-        "ai-title" => obj.get("aiTitle")?.as_str()?,
-        _ => return None,
-    };
-    let t = t.trim();
-    (!t.is_empty()).then(|| t.chars().take(200).collect())
 }
 
 /// Every message passes through here right before it is encoded for a
@@ -161,6 +141,7 @@ pub fn truncate_message(msg: &Message, budget: usize) -> Message {
         })],
         timestamp: msg.timestamp.clone(),
         uuid: msg.uuid.clone(),
+        kind: msg.kind,
     }
 }
 
@@ -239,7 +220,7 @@ mod tests {
         assert_eq!(items[0].uuid.as_deref(), Some("a"));
         assert_eq!(items[1].modified, vec![PathBuf::from("/r/x.rs")]);
         assert!(items[2].malformed && items[2].msg.is_none());
-        assert_eq!(items[3].title, Some(Title::Explicit("Mine".into())));
+        assert_eq!(items[3].title, Some(Title::Custom("Mine".into())));
         assert!(items[3].msg.is_none() && !items[3].malformed);
         assert!(!items[4].malformed && items[4].msg.is_none());
     }
@@ -251,6 +232,7 @@ mod tests {
             content_blocks: vec![json!({"type":"text","text":"hi"})],
             timestamp: None,
             uuid: Some("u".into()),
+            kind: None,
         };
         let body: Value = serde_json::from_slice(&encode(&[&m, &m])).unwrap();
         assert_eq!(body["messages"].as_array().unwrap().len(), 2);
@@ -268,6 +250,7 @@ mod tests {
             ],
             timestamp: None,
             uuid: Some("u".into()),
+            kind: None,
         };
         let t = truncate_message(&m, 100_000);
         let size = serde_json::to_vec(&t).unwrap().len();

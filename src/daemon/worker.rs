@@ -14,12 +14,13 @@ use tokio::sync::{watch, Notify};
 
 use super::cursor::{self, Cursor};
 use super::status::PairState;
-use super::stream::{self, Item, Title};
+use super::stream::{self, Item};
 use super::watch::Subscription;
 use super::{diff, tail, Ctx};
 use crate::api_client::{ApiError, ServerApi};
 use crate::repo::RepoIdentity;
 use crate::transcript;
+use crate::transcript::Title;
 use crate::wire::{self, CompleteRequest, LiveRequest, Message, PatchRequest};
 
 /// Re-check the transcript about this often even without a file event
@@ -83,6 +84,9 @@ pub struct PairSpec {
     pub file: PathBuf,
     /// The server session the CLI recorded when sharing, if any.
     pub server_session_id: Option<String>,
+    /// The project directory the CLI recorded, for a transcript that does
+    /// not name it yet.
+    pub project_path: Option<String>,
 }
 
 /// Why an operation stopped early.
@@ -287,6 +291,9 @@ impl Worker {
             if let Some(cwd) = transcript::first_cwd(&self.spec.file) {
                 break cwd;
             }
+            if let Some(dir) = self.recorded_project() {
+                break dir;
+            }
             let msg = format!(
                 "waiting for {} to name its working directory",
                 self.spec.file.display()
@@ -322,18 +329,31 @@ impl Worker {
         self.cwd = Some(cwd);
         self.cursor = cursor::load(&self.ctx.home, &self.spec.session, &self.spec.server);
         self.check_cursor();
-        if !self.cursor.title_sent || self.model.is_none() {
-            let file = self.spec.file.clone();
-            if let Ok(Ok(summary)) =
-                tokio::task::spawn_blocking(move || transcript::summarize(&file)).await
-            {
-                self.model = summary.model;
-                self.title = summary.title.map(Title::Explicit);
-            }
+        // The title in effect for the whole file so far (the lines after
+        // the cursor are seen again as they are delivered): a prompt read
+        // after a restart must not pass for the first one.
+        let file = self.spec.file.clone();
+        if let Ok(Ok(summary)) =
+            tokio::task::spawn_blocking(move || transcript::summarize(&file)).await
+        {
+            self.model = summary.model;
+            self.title = summary.title;
         }
         self.last_activity = last_modified(&self.spec.file);
         self.publish_counters();
         Ok(true)
+    }
+
+    /// The project directory the share recorded, when it is the one the
+    /// transcript's own directory name encodes (never a guess).
+    fn recorded_project(&self) -> Option<String> {
+        let dir = self
+            .spec
+            .project_path
+            .as_deref()
+            .filter(|d| !d.is_empty())?;
+        let project = self.spec.file.parent()?.file_name()?.to_str()?;
+        (crate::paths::encode_project_dir(dir) == project).then(|| dir.to_string())
     }
 
     /// Make sure the cursor still describes this file: same identity and
@@ -369,7 +389,7 @@ impl Worker {
     async fn connect(&mut self) -> Result<(), Stop> {
         loop {
             let title = match &self.title {
-                Some(Title::Explicit(t) | Title::Prompt(t)) if self.cursor.title_sent => t.clone(),
+                Some(t) if self.cursor.title_sent => t.text().to_string(),
                 _ => wire::DEFAULT_TITLE.to_string(),
             };
             let req = LiveRequest {
@@ -383,7 +403,7 @@ impl Worker {
                 project_path: self.cwd.clone(),
                 model: self.model.clone(),
                 repo_url: self.repo.as_ref().and_then(|r| r.https_url.clone()),
-                interactive: None,
+                interactive: Some(false),
             };
             let res = with_shutdown(&mut self.control, self.api.create_live(&req)).await?;
             match res {
@@ -501,6 +521,7 @@ impl Worker {
             self.cursor.rewind();
             self.cursor.server_count = 0;
             self.cursor.title_sent = false;
+            self.cursor.sent_title = None;
             self.cursor.server_session_id = Some(id.clone());
             // Everything is sent again to the new session: count afresh, or
             // `daemon status` would report each message twice.
@@ -611,13 +632,10 @@ impl Worker {
         redactor: Option<Arc<crate::redact::Redactor>>,
     ) -> Result<(), Stop> {
         for item in &items {
-            if self.title.is_none() || matches!(self.title, Some(Title::Prompt(_))) {
-                if let Some(t @ Title::Explicit(_)) = &item.title {
+            if let Some(t) = &item.title {
+                if t.replaces(self.title.as_ref()) {
                     self.title = Some(t.clone());
                 }
-            }
-            if self.title.is_none() {
-                self.title = item.title.clone();
             }
             if !item.modified.is_empty() {
                 self.diff_due = Some(Instant::now() + DIFF_DEBOUNCE);
@@ -929,28 +947,36 @@ impl Worker {
         self.publish_counters();
     }
 
-    /// PATCH the derived title once.
+    /// PATCH the title when the server does not have it yet: the first
+    /// prompt's, then each rename (`custom-title`) or title Claude Code gives
+    /// the session (`ai-title`).
     async fn patch_title(&mut self) -> Result<(), Stop> {
-        if self.cursor.title_sent {
-            return Ok(());
-        }
-        let (Some(Title::Explicit(title) | Title::Prompt(title)), Some(live)) =
-            (&self.title, &self.live)
-        else {
+        let (Some(title), Some(live)) = (&self.title, &self.live) else {
             return Ok(());
         };
-        let Some((title, redactions)) = self.redact_text(title.clone()) else {
+        let title = title.text().to_string();
+        let known = match &self.cursor.sent_title {
+            Some(sent) => *sent == title,
+            // A cursor from before renames were followed: its title was
+            // the first prompt's, which a derived title never replaces.
+            None => self.cursor.title_sent && matches!(self.title, Some(Title::Prompt(_))),
+        };
+        if known {
+            return Ok(());
+        }
+        let Some((redacted, redactions)) = self.redact_text(title.clone()) else {
             // The rules do not load: sent once they do.
             return Ok(());
         };
         let req = PatchRequest {
-            title: Some(title),
+            title: Some(redacted),
             description: None,
         };
         let id = live.id.clone();
         match with_shutdown(&mut self.control, self.api.patch(&id, &req)).await? {
             Ok(_) => {
                 self.cursor.title_sent = true;
+                self.cursor.sent_title = Some(title);
                 self.save_cursor();
                 self.count_redactions(redactions, "title");
             }
@@ -960,6 +986,7 @@ impl Worker {
             Err(e) => {
                 tracing::warn!(session = %self.spec.session, server = %self.spec.server, "cannot set the title: {e}");
                 self.cursor.title_sent = true;
+                self.cursor.sent_title = Some(title);
                 self.save_cursor();
             }
         }

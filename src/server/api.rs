@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 
 use crate::wire::{
     AppendResponse, CompleteResponse, DiffResponse, ErrorBody, Health, LiveResponse,
-    LookupResponse, StoredDiff, CLIENT_ID_HEADER, HARNESS_CLAUDE_CODE, MAX_DIFF_BYTES,
+    LookupResponse, MessageKind, StoredDiff, CLIENT_ID_HEADER, HARNESS_CLAUDE_CODE, MAX_DIFF_BYTES,
     MAX_JSON_BYTES,
 };
 
@@ -300,6 +300,9 @@ fn parse_message(i: usize, value: &Value) -> ApiResult<NewMessage> {
             .map_err(|e| ApiError::bad(format!("`{}`: {e}", field("content_blocks"))))?,
         timestamp: opt("timestamp")?,
         uuid: opt("uuid")?,
+        // A kind this server does not know (a newer client) is stored as
+        // none rather than failing the batch.
+        kind: opt("kind")?.as_deref().and_then(MessageKind::parse),
     })
 }
 

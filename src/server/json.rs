@@ -29,6 +29,11 @@ pub fn push_message(out: &mut String, m: &RawMessage) {
     push_opt(out, m.timestamp.as_deref());
     out.push_str(",\"uuid\":");
     push_opt(out, m.uuid.as_deref());
+    if let Some(kind) = m.kind {
+        out.push_str(",\"kind\":\"");
+        out.push_str(kind.as_str());
+        out.push('"');
+    }
     out.push('}');
 }
 
@@ -75,11 +80,13 @@ mod tests {
             content_blocks: r#"[{"type":"text","text":"a \"quoted\" <script>"}]"#.into(),
             timestamp: None,
             uuid: Some("u-1".into()),
+            kind: Some(crate::wire::MessageKind::Command),
         };
         let parsed: crate::wire::StoredMessage =
             serde_json::from_str(&message_json(&m)).expect("valid json");
         assert_eq!(parsed.message_index, 3);
         assert_eq!(parsed.uuid.as_deref(), Some("u-1"));
+        assert_eq!(parsed.kind, Some(crate::wire::MessageKind::Command));
         assert_eq!(parsed.content_blocks[0]["text"], "a \"quoted\" <script>");
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
-use crate::wire::{SessionInfo, StoredDiff};
+use crate::wire::{MessageKind, SessionInfo, StoredDiff};
 
 /// Why a store operation did not happen: each maps to one HTTP status.
 #[derive(Debug)]
@@ -74,6 +74,7 @@ pub struct NewMessage {
     pub content_blocks: String,
     pub timestamp: Option<String>,
     pub uuid: Option<String>,
+    pub kind: Option<MessageKind>,
 }
 
 /// A stored message with its content kept as JSON text, so pages and event
@@ -85,6 +86,7 @@ pub struct RawMessage {
     pub content_blocks: String,
     pub timestamp: Option<String>,
     pub uuid: Option<String>,
+    pub kind: Option<MessageKind>,
 }
 
 /// Result of an append: what was new (in order) and the session's totals.
@@ -204,6 +206,8 @@ const MIGRATIONS: &[&str] = &[
         deletions INTEGER NOT NULL,
         updated_at TEXT NOT NULL
     );",
+    // 2: what each message is (wire `kind`); NULL for older rows.
+    "ALTER TABLE messages ADD COLUMN kind TEXT;",
 ];
 
 const SESSION_COLUMNS: &str = "id, title, description, status, harness, harness_session_id, \
@@ -472,8 +476,8 @@ impl Store for SqliteStore {
             let mut last_uuid = None;
             {
                 let mut insert = tx.prepare_cached(
-                    "INSERT OR IGNORE INTO messages (session_id, message_index, role, content_blocks, timestamp, uuid)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT OR IGNORE INTO messages (session_id, message_index, role, content_blocks, timestamp, uuid, kind)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )?;
                 for m in messages {
                     let changed = insert.execute(params![
@@ -482,7 +486,8 @@ impl Store for SqliteStore {
                         m.role,
                         m.content_blocks,
                         m.timestamp,
-                        m.uuid
+                        m.uuid,
+                        m.kind.map(MessageKind::as_str)
                     ])?;
                     if changed == 0 {
                         continue;
@@ -496,6 +501,7 @@ impl Store for SqliteStore {
                         content_blocks: m.content_blocks,
                         timestamp: m.timestamp,
                         uuid: m.uuid,
+                        kind: m.kind,
                     });
                     next += 1;
                 }
@@ -660,7 +666,7 @@ fn read_messages(
     limit: i64,
 ) -> StoreResult<Vec<RawMessage>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT message_index, role, content_blocks, timestamp, uuid FROM messages
+        "SELECT message_index, role, content_blocks, timestamp, uuid, kind FROM messages
                  WHERE session_id = ?1 AND message_index >= ?2 ORDER BY message_index LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![id, from, limit], |r| {
@@ -670,6 +676,10 @@ fn read_messages(
             content_blocks: r.get(2)?,
             timestamp: r.get(3)?,
             uuid: r.get(4)?,
+            kind: r
+                .get::<_, Option<String>>(5)?
+                .as_deref()
+                .and_then(MessageKind::parse),
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

@@ -66,6 +66,7 @@ impl TestEnv {
         for var in [
             "OPENCTL_SERVER_URL",
             "CLAUDE_SESSION_ID",
+            "CLAUDECODE",
             "COMPLETE",
             "OPENCTL_LOG",
             "XDG_CONFIG_HOME",
