@@ -43,9 +43,26 @@ fn trim_newline(bytes: &[u8]) -> &[u8] {
     b.strip_suffix(b"\r").unwrap_or(b)
 }
 
+/// Which content shapes the receiving server takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shapes {
+    /// What the reference server accepts (CONTRACT.md §2): tool results
+    /// as one string.
+    #[default]
+    Reference,
+    /// A server whose health lists `rich_tool_results`: tool results keep
+    /// their text and image blocks.
+    Rich,
+}
+
+/// The wire message of a parsed line in the reference shapes.
+pub fn message_from_line(obj: &Map<String, Value>) -> Option<Message> {
+    message_from_line_for(obj, Shapes::Reference)
+}
+
 /// The wire message of a parsed line, if it is a deliverable message:
 /// `user`/`assistant` with a `message` object, not a sidechain.
-pub fn message_from_line(obj: &Map<String, Value>) -> Option<Message> {
+pub fn message_from_line_for(obj: &Map<String, Value>, shapes: Shapes) -> Option<Message> {
     let kind = obj.get("type")?.as_str()?;
     if kind != "user" && kind != "assistant" {
         return None;
@@ -60,7 +77,7 @@ pub fn message_from_line(obj: &Map<String, Value>) -> Option<Message> {
     };
     let content_blocks = match message.get("content") {
         Some(Value::String(s)) => vec![text_block(s)],
-        Some(Value::Array(blocks)) => blocks.iter().map(normalize_block).collect(),
+        Some(Value::Array(blocks)) => blocks.iter().map(|b| normalize_block(b, shapes)).collect(),
         Some(Value::Null) | None => Vec::new(),
         Some(other) => vec![text_block(&other.to_string())],
     };
@@ -218,8 +235,8 @@ fn str_field<'a>(block: &'a Map<String, Value>, key: &str) -> &'a str {
 
 /// Normalize one content block to the set the reference server accepts
 /// (CONTRACT.md §2); anything else becomes a text block saying what was
-/// left out.
-pub fn normalize_block(block: &Value) -> Value {
+/// left out. With [`Shapes::Rich`] a tool result keeps its parts.
+pub fn normalize_block(block: &Value, shapes: Shapes) -> Value {
     let Some(b) = block.as_object() else {
         return match block {
             Value::String(s) => text_block(s),
@@ -239,10 +256,16 @@ pub fn normalize_block(block: &Value) -> Value {
             json!({"type": "tool_use", "id": str_field(b, "id"), "name": str_field(b, "name"), "input": input})
         }
         "tool_result" => {
+            let content = match (shapes, b.get("content")) {
+                (Shapes::Rich, Some(Value::Array(parts))) => {
+                    Value::Array(parts.iter().map(rich_tool_part).collect())
+                }
+                (_, content) => Value::String(flatten_tool_content(content)),
+            };
             let mut out = json!({
                 "type": "tool_result",
                 "tool_use_id": str_field(b, "tool_use_id"),
-                "content": flatten_tool_content(b.get("content")),
+                "content": content,
             });
             if let Some(is_error) = b.get("is_error").and_then(Value::as_bool) {
                 out["is_error"] = Value::Bool(is_error);
@@ -264,6 +287,17 @@ pub fn normalize_block(block: &Value) -> Value {
         }
         "" => text_block("[content block without a type omitted]"),
         other => text_block(&format!("[{other} block omitted]")),
+    }
+}
+
+/// One part of a tool result for a server that stores them: text and
+/// images as they are, anything else named in a text block.
+fn rich_tool_part(part: &Value) -> Value {
+    match part.get("type").and_then(Value::as_str) {
+        Some("text") | Some("image") => normalize_block(part, Shapes::Rich),
+        _ => text_block(&flatten_tool_content(Some(&Value::Array(vec![
+            part.clone()
+        ])))),
     }
 }
 
@@ -613,17 +647,33 @@ mod tests {
         assert_eq!(m.content_blocks, vec![json!({"type":"text","text":"hi"})]);
         assert_eq!(m.uuid.as_deref(), Some("u1"));
 
-        let b = normalize_block(
-            &json!({"type":"tool_result","tool_use_id":"x","content":[{"type":"text","text":"a"},{"type":"image","source":{}}]}),
-        );
-        assert_eq!(b["content"], "a\n[image]");
+        let result = json!({"type":"tool_result","tool_use_id":"x","content":[
+            {"type":"text","text":"a"},
+            {"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBO"}},
+            {"type":"tool_reference","tool_name":"Grep"}]});
+        let b = normalize_block(&result, Shapes::Reference);
+        assert_eq!(b["content"], "a\n[image]\n[tool reference: Grep]");
+        let rich = normalize_block(&result, Shapes::Rich);
         assert_eq!(
-            normalize_block(&json!({"type":"redacted_thinking","data":"x"}))["type"],
+            rich["content"],
+            json!([
+                {"type":"text","text":"a"},
+                {"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBO"}},
+                {"type":"text","text":"[tool reference: Grep]"}
+            ])
+        );
+        assert_eq!(
+            normalize_block(
+                &json!({"type":"redacted_thinking","data":"x"}),
+                Shapes::Reference
+            )["type"],
             "text"
         );
         assert_eq!(
-            normalize_block(&json!({"type":"tool_use","id":"1","name":"Bash","input":"ls"}))
-                ["input"]["value"],
+            normalize_block(
+                &json!({"type":"tool_use","id":"1","name":"Bash","input":"ls"}),
+                Shapes::Reference
+            )["input"]["value"],
             "ls"
         );
     }

@@ -20,11 +20,19 @@ pub fn user_agent() -> String {
     format!("openctl/{}", env!("CARGO_PKG_VERSION"))
 }
 
+/// Health feature: messages keep their `kind`.
+pub const FEATURE_KINDS: &str = "kinds";
+/// Health feature: tool results may be arrays of text and image blocks.
+pub const FEATURE_RICH_TOOL_RESULTS: &str = "rich_tool_results";
+
 /// `GET /api/health`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Health {
     pub status: String,
     pub version: String,
+    /// Ours: what this server takes beyond the reference server's shapes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
 }
 
 /// `POST /api/sessions/live` request.

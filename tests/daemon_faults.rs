@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 
 use crate::common::{
     append, assistant_line, daemon_pair, daemon_status, stderr, stdout, user_line, wait_for,
-    write_config, write_shares, DaemonGuard, TestEnv,
+    write_config, write_shares, DaemonGuard, TestEnv, TestServer,
 };
 
 const LONG: Duration = Duration::from_secs(30);
@@ -1408,4 +1408,55 @@ fn a_flush_after_unshare_that_finds_the_session_deleted_stops_there() {
         .filter(|r| r.kind == Kind::Live)
         .count();
     assert_eq!(lives, 1, "no /live after the 404");
+}
+
+#[test]
+fn pictures_in_tool_results_reach_a_server_that_stores_them_and_a_string_goes_elsewhere() {
+    // One session shared with our server (its health lists
+    // rich_tool_results) and a reference-like server (no health): each gets
+    // the shape it takes.
+    let fake = FakeServer::reference();
+    let env = TestEnv::new();
+    let repo = env.git_repo("proj", Some("https://github.com/acme/proj.git"));
+    let ours = TestServer::start(&env);
+    write_config(&env, &[&fake.url, &ours.url], REPO_ID, json!({}));
+    let session = new_uuid();
+    let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+    let screenshot = json!({
+        "type": "user", "uuid": format!("{session}-1"), "cwd": repo,
+        "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",
+            "content": [{"type": "text", "text": "screenshot taken"},
+                        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png}}]}]}
+    })
+    .to_string();
+    let path = env.write_session(&repo, &session, &[line(&session, &repo, 0), screenshot]);
+    write_shares(&env, &[(&session, &path, &[&fake.url, &ours.url])]);
+    let _daemon = DaemonGuard::start(&env);
+    let expected = ids(&session, 0..2);
+    let flat = settle(&env, &fake, &session, &expected);
+    assert_eq!(invalid(&flat[1]), None, "{}", flat[1]);
+    assert_eq!(
+        flat[1]["content_blocks"][0]["content"],
+        "screenshot taken\n[image]"
+    );
+    let id = wait_for("our server's session", LONG, || {
+        daemon_pair(&env, &session, &ours.url)?["server_session_id"]
+            .as_str()
+            .map(str::to_string)
+    });
+    let stored = wait_for("both messages on our server", LONG, || {
+        let m = ours.get_session(&id)["messages"].as_array()?.clone();
+        (m.len() == 2).then_some(m)
+    });
+    let parts = &stored[1]["content_blocks"][0]["content"];
+    assert_eq!(
+        parts[0],
+        json!({"type": "text", "text": "screenshot taken"})
+    );
+    assert_eq!(parts[1]["type"], "image");
+    assert_eq!(
+        parts[1]["source"]["data"], png,
+        "the picture, byte for byte"
+    );
+    assert_eq!(stored[1]["kind"], "tool_result");
 }

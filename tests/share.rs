@@ -627,6 +627,7 @@ fn dry_run_shows_redactions_and_sends_nothing() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("Messages:    2"), "{text}");
+    assert!(text.contains("Kinds:       1 prompt, 1 response"), "{text}");
     assert!(text.contains("malformed line(s): [3]"), "{text}");
     assert!(text.contains("line      2  github_token"), "{text}");
     assert!(!text.contains(&token), "the secret itself is never printed");

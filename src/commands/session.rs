@@ -276,6 +276,8 @@ fn timed_out(session: &str, server: &str, secs: u64) -> anyhow::Error {
 #[derive(Debug, serde::Serialize)]
 struct UploadReport {
     messages: u64,
+    /// Messages per kind (see `MessageKind`).
+    kinds: BTreeMap<&'static str, u64>,
     malformed_lines: Vec<u64>,
     redact: bool,
     redactions: Vec<FoundSecret>,
@@ -299,6 +301,7 @@ fn upload_report(path: &std::path::Path, server: &str) -> Result<UploadReport> {
     };
     let mut report = UploadReport {
         messages: 0,
+        kinds: BTreeMap::new(),
         malformed_lines: Vec::new(),
         redact,
         redactions: Vec::new(),
@@ -306,6 +309,9 @@ fn upload_report(path: &std::path::Path, server: &str) -> Result<UploadReport> {
     transcript::for_each_line(path, |n, line| match line {
         Line::Message(mut m) => {
             report.messages += 1;
+            if let Some(kind) = m.kind {
+                *report.kinds.entry(kind.as_str()).or_default() += 1;
+            }
             if let Some(r) = &redactor {
                 for found in r.redact_message(&mut m) {
                     report.redactions.push(FoundSecret {
@@ -341,6 +347,7 @@ fn print_report(
             "repository_allowed": not_allowed.is_none(),
             "repository_note": not_allowed,
             "messages": report.messages,
+            "kinds": report.kinds,
             "malformed_lines": report.malformed_lines,
             "redact": report.redact,
             "redactions": report.redactions,
@@ -354,6 +361,14 @@ fn print_report(
         output::println(format!("Allowed:     no: {note}"))?;
     }
     output::println(format!("Messages:    {}", report.messages))?;
+    if !report.kinds.is_empty() {
+        // The order a reader meets them in a session.
+        let kinds: Vec<String> = crate::wire::MessageKind::ALL
+            .iter()
+            .filter_map(|k| Some(format!("{} {}", report.kinds.get(k.as_str())?, k.as_str())))
+            .collect();
+        output::println(format!("Kinds:       {}", kinds.join(", ")))?;
+    }
     if !report.malformed_lines.is_empty() {
         output::println(format!(
             "Skipped:     {} malformed line(s): {:?}",

@@ -56,6 +56,8 @@ pub struct Ctx {
     pub files: watch::FileWatch,
     config: Mutex<Config>,
     redactor: tokio::sync::watch::Sender<Rules>,
+    /// What each server's health said it takes, asked once per server.
+    shapes: Mutex<std::collections::HashMap<String, crate::transcript::Shapes>>,
 }
 
 /// The redaction rules for servers with `redact` on, or why there are none
@@ -76,6 +78,17 @@ impl Ctx {
     /// load.
     pub fn redactor(&self) -> Rules {
         self.redactor.borrow().clone()
+    }
+
+    /// The content shapes `server` takes, if it was asked already.
+    pub fn known_shapes(&self, server: &str) -> Option<crate::transcript::Shapes> {
+        let map = self.shapes.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(server).copied()
+    }
+
+    pub fn learn_shapes(&self, server: &str, shapes: crate::transcript::Shapes) {
+        let mut map = self.shapes.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(server.to_string(), shapes);
     }
 
     /// Notified whenever the rules are reloaded.
@@ -183,6 +196,7 @@ async fn serve(home: PathBuf, http: Http) -> Result<()> {
         redactor: tokio::sync::watch::Sender::new(Err(
             "the redaction rules are not loaded yet".to_string()
         )),
+        shapes: Mutex::default(),
     });
     // Before ready: a `stop` right after start must find SIGTERM handled.
     let shutdown = shutdown_signal()?;

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::tail::RawLine;
 use crate::redact::Redactor;
-use crate::transcript::{self, Title};
+use crate::transcript::{self, Shapes, Title};
 use crate::wire::Message;
 
 /// Most lines read (and so sent) in one batch.
@@ -38,11 +38,11 @@ pub struct Item {
 }
 
 /// Parse the lines of a chunk.
-pub fn parse(lines: Vec<RawLine>) -> Vec<Item> {
-    lines.into_iter().map(parse_one).collect()
+pub fn parse(lines: Vec<RawLine>, shapes: Shapes) -> Vec<Item> {
+    lines.into_iter().map(|l| parse_one(l, shapes)).collect()
 }
 
-fn parse_one(line: RawLine) -> Item {
+fn parse_one(line: RawLine, shapes: Shapes) -> Item {
     let mut item = Item {
         line_no: line.line_no,
         start: line.start,
@@ -70,7 +70,7 @@ fn parse_one(line: RawLine) -> Item {
     };
     item.uuid = obj.get("uuid").and_then(Value::as_str).map(str::to_string);
     item.title = transcript::line_title(&obj);
-    item.msg = transcript::message_from_line(&obj);
+    item.msg = transcript::message_from_line_for(&obj, shapes);
     if item.msg.is_some() {
         if let Some(Value::Array(blocks)) = obj.get("message").and_then(|m| m.get("content")) {
             item.modified = blocks
@@ -203,19 +203,22 @@ mod tests {
 
     #[test]
     fn parses_messages_titles_and_modified_files() {
-        let items = parse(vec![
-            raw(
-                1,
-                r#"{"type":"user","uuid":"a","message":{"role":"user","content":"fix the bug"}}"#,
-            ),
-            raw(
-                2,
-                r#"{"type":"assistant","uuid":"b","message":{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"Write","input":{"file_path":"/r/x.rs","content":"x"}}]}}"#,
-            ),
-            raw(3, "{broken"),
-            raw(4, r#"{"type":"custom-title","customTitle":" Mine "}"#),
-            raw(5, ""),
-        ]);
+        let items = parse(
+            vec![
+                raw(
+                    1,
+                    r#"{"type":"user","uuid":"a","message":{"role":"user","content":"fix the bug"}}"#,
+                ),
+                raw(
+                    2,
+                    r#"{"type":"assistant","uuid":"b","message":{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"Write","input":{"file_path":"/r/x.rs","content":"x"}}]}}"#,
+                ),
+                raw(3, "{broken"),
+                raw(4, r#"{"type":"custom-title","customTitle":" Mine "}"#),
+                raw(5, ""),
+            ],
+            Shapes::Reference,
+        );
         assert_eq!(items[0].title, Some(Title::Prompt("fix the bug".into())));
         assert_eq!(items[0].uuid.as_deref(), Some("a"));
         assert_eq!(items[1].modified, vec![PathBuf::from("/r/x.rs")]);

@@ -20,7 +20,7 @@ use super::{diff, tail, Ctx};
 use crate::api_client::{ApiError, ServerApi};
 use crate::repo::RepoIdentity;
 use crate::transcript;
-use crate::transcript::Title;
+use crate::transcript::{Shapes, Title};
 use crate::wire::{self, CompleteRequest, LiveRequest, Message, PatchRequest};
 
 /// Re-check the transcript about this often even without a file event
@@ -418,6 +418,35 @@ impl Worker {
         }
     }
 
+    /// The content shapes this pair's server takes: asked once per server
+    /// (`GET /api/health`; a server without it, like the reference server,
+    /// takes the reference shapes). Unreachable: retried like any request.
+    async fn shapes(&mut self) -> Result<Shapes, Stop> {
+        if let Some(known) = self.ctx.known_shapes(&self.spec.server) {
+            return Ok(known);
+        }
+        let shapes = loop {
+            match with_shutdown(&mut self.control, self.api.health()).await? {
+                Ok(health) => {
+                    let rich = health
+                        .features
+                        .iter()
+                        .any(|f| f == wire::FEATURE_RICH_TOOL_RESULTS);
+                    break if rich {
+                        Shapes::Rich
+                    } else {
+                        Shapes::Reference
+                    };
+                }
+                Err(e @ ApiError::Unreachable { .. }) => self.backoff(&e).await?,
+                Err(e) if e.status().is_some() && e.is_transient() => self.backoff(&e).await?,
+                Err(_) => break Shapes::Reference,
+            }
+        };
+        self.ctx.learn_shapes(&self.spec.server, shapes);
+        Ok(shapes)
+    }
+
     /// After an unshare, a `/live` that answers with another session than
     /// the one we knew has just re-created a session that was deleted (e.g.
     /// by `unshare --delete`): delete it again and stop.
@@ -620,7 +649,8 @@ impl Worker {
             if self.cursor.completed || self.live.is_none() {
                 self.connect().await?;
             }
-            let items = stream::parse(chunk.lines);
+            let shapes = self.shapes().await?;
+            let items = stream::parse(chunk.lines, shapes);
             self.deliver(items, redactor).await?;
         }
     }

@@ -247,34 +247,46 @@ impl Redactor {
         for (i, block) in message.content_blocks.iter_mut().enumerate() {
             path.clear();
             path.push_str(&format!("content_blocks[{i}]"));
-            match block {
-                Value::Object(map) => {
-                    let is_image = map.get("type").and_then(Value::as_str) == Some("image");
-                    for (key, value) in map.iter_mut() {
-                        if matches!(key.as_str(), "type" | "id" | "tool_use_id" | "name")
-                            && value.is_string()
-                        {
-                            continue;
-                        }
-                        let len = path.len();
-                        push_key(&mut path, key);
-                        if is_image && key == "source" {
-                            // Only a URL source can hold text; base64 data
-                            // is binary and must survive byte for byte.
-                            if let Some(url) = value.get_mut("url") {
-                                path.push_str(".url");
-                                self.walk(url, &mut path, &mut out);
-                            }
-                        } else {
-                            self.walk_entry(key, value, &mut path, &mut out);
-                        }
-                        path.truncate(len);
-                    }
-                }
-                other => self.walk(other, &mut path, &mut out),
-            }
+            self.walk_block(block, &mut path, &mut out);
         }
         out
+    }
+
+    /// One content block whose place is on `path`: every text in it, but
+    /// never the identifiers that link blocks, nor the base64 data of an
+    /// image (binary: it must survive byte for byte), also inside a tool
+    /// result's parts.
+    fn walk_block(&self, block: &mut Value, path: &mut String, out: &mut Vec<Redaction>) {
+        let Value::Object(map) = block else {
+            return self.walk(block, path, out);
+        };
+        let kind = map.get("type").and_then(Value::as_str).unwrap_or("");
+        let (is_image, is_result) = (kind == "image", kind == "tool_result");
+        for (key, value) in map.iter_mut() {
+            if matches!(key.as_str(), "type" | "id" | "tool_use_id" | "name") && value.is_string() {
+                continue;
+            }
+            let len = path.len();
+            push_key(path, key);
+            if is_image && key == "source" {
+                if let Some(url) = value.get_mut("url") {
+                    path.push_str(".url");
+                    self.walk(url, path, out);
+                }
+            } else if let (true, "content", Value::Array(parts)) =
+                (is_result, key.as_str(), &mut *value)
+            {
+                for (j, part) in parts.iter_mut().enumerate() {
+                    let at = path.len();
+                    path.push_str(&format!("[{j}]"));
+                    self.walk_block(part, path, out);
+                    path.truncate(at);
+                }
+            } else {
+                self.walk_entry(key, value, path, out);
+            }
+            path.truncate(len);
+        }
     }
 
     /// Redact every string value inside `value`, recursively. Object keys are

@@ -200,6 +200,10 @@ pub async fn health() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
         version: env!("CARGO_PKG_VERSION").into(),
+        features: vec![
+            crate::wire::FEATURE_KINDS.into(),
+            crate::wire::FEATURE_RICH_TOOL_RESULTS.into(),
+        ],
     })
 }
 
