@@ -1653,6 +1653,35 @@ mod browser {
         );
         assert_eq!(browser.js(count), json!(5));
 
+        // A result written before its call joins the call when it arrives.
+        let (status, _) = push(
+            &server,
+            &id,
+            CLIENT,
+            vec![
+                json!({"role": "user", "uuid": "early-result", "content_blocks": [
+                    {"type": "tool_result", "tool_use_id": "tool-9", "content": "early output"}]}),
+                json!({"role": "assistant", "uuid": "late-call", "content_blocks": [
+                    {"type": "tool_use", "id": "tool-9", "name": "Bash", "input": {"command": "echo early"}}]}),
+            ],
+        );
+        assert_eq!(status, 200);
+        wait_for(
+            "the late call with its result",
+            Duration::from_secs(30),
+            || {
+                let joined = browser.js(
+                "return [...document.querySelectorAll('.tool')].some(t => t.innerText.includes('echo early') && t.querySelector('.pane.result').innerText.includes('early output'))",
+            );
+                (joined == json!(true)).then_some(())
+            },
+        );
+        assert_eq!(
+            browser.js("return document.querySelectorAll('.orphan').length"),
+            json!(0),
+            "no result left on its own"
+        );
+
         let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-viewer.png");
         browser.screenshot(&shot);
         eprintln!("viewer screenshot: {}", shot.display());
@@ -1700,7 +1729,8 @@ mod browser {
                 .then_some(())
             },
         );
-        assert_eq!(browser.js(count), json!(6));
+        // The late call is one more bubble; its early result holds none.
+        assert_eq!(browser.js(count), json!(7));
         assert_eq!(browser.js("return window.__sameDocument"), json!(42));
     }
 }

@@ -9,6 +9,9 @@
   const conversation = document.getElementById("conversation");
   const statusLine = document.getElementById("status");
   const toolCards = new Map(); // tool_use id -> result slot
+  // Results written before their call (Claude Code does this at times):
+  // tool_use id -> {block, orphan}, joined when the call arrives.
+  const earlyResults = new Map();
   let nextIndex = 0;
   let live = false;
 
@@ -233,7 +236,18 @@
     grid.appendChild(input);
     grid.appendChild(result);
     card.appendChild(grid);
-    if (typeof block.id === "string") toolCards.set(block.id, result);
+    if (typeof block.id === "string") {
+      toolCards.set(block.id, result);
+      const early = earlyResults.get(block.id);
+      if (early) {
+        earlyResults.delete(block.id);
+        fillResult(result, early.block);
+        // The message that held only this result goes with it.
+        const holder = early.orphan.closest(".msg");
+        early.orphan.remove();
+        if (holder && !holder.querySelector(".msg-body").childNodes.length) holder.remove();
+      }
+    }
     return card;
   }
 
@@ -293,6 +307,9 @@
         orphan.classList.toggle("error", block.is_error === true);
         orphan.appendChild(el("div", "pane-label", block.is_error === true ? "Error" : "Tool result"));
         orphan.appendChild(resultContent(block.content));
+        if (typeof block.tool_use_id === "string") {
+          earlyResults.set(block.tool_use_id, { block: block, orphan: orphan });
+        }
         return orphan;
       }
       case "image":
