@@ -63,11 +63,39 @@ pub fn message_from_line(obj: &Map<String, Value>) -> Option<Message> {
 /// The wire message of a parsed line, if it is a deliverable message:
 /// `user`/`assistant` with a `message` object, not a sidechain.
 pub fn message_from_line_for(obj: &Map<String, Value>, shapes: Shapes) -> Option<Message> {
-    let kind = obj.get("type")?.as_str()?;
-    if kind != "user" && kind != "assistant" {
+    if flag(obj, "isSidechain") {
         return None;
     }
-    if obj.get("isSidechain").and_then(Value::as_bool) == Some(true) {
+    line_message(obj, shapes)
+}
+
+/// Which subagent a transcript belongs to, and the call that started it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AgentRef {
+    pub agent_id: String,
+    pub parent_tool_use_id: Option<String>,
+}
+
+/// The wire message of a line of a subagent's transcript (all its lines
+/// are sidechain lines), marked with the subagent. Its user text comes
+/// from the session's own agent, not from the person: never a `prompt`.
+pub fn agent_message(
+    obj: &Map<String, Value>,
+    shapes: Shapes,
+    agent: &AgentRef,
+) -> Option<Message> {
+    let mut m = line_message(obj, shapes)?;
+    if m.kind == Some(MessageKind::Prompt) {
+        m.kind = Some(MessageKind::Injected);
+    }
+    m.agent_id = Some(agent.agent_id.clone());
+    m.parent_tool_use_id.clone_from(&agent.parent_tool_use_id);
+    Some(m)
+}
+
+fn line_message(obj: &Map<String, Value>, shapes: Shapes) -> Option<Message> {
+    let kind = obj.get("type")?.as_str()?;
+    if kind != "user" && kind != "assistant" {
         return None;
     }
     let message = obj.get("message")?.as_object()?;
@@ -96,6 +124,8 @@ pub fn message_from_line_for(obj: &Map<String, Value>, shapes: Shapes) -> Option
             .map(str::to_string),
         uuid: obj.get("uuid").and_then(Value::as_str).map(str::to_string),
         kind: Some(kind),
+        agent_id: None,
+        parent_tool_use_id: None,
     })
 }
 
@@ -345,6 +375,26 @@ pub fn flatten_tool_content(content: Option<&Value>) -> String {
         }
         Some(other) => other.to_string(),
     }
+}
+
+/// The user text of a line: its string content, or its text blocks joined.
+pub fn plain_text(obj: &Map<String, Value>) -> Option<String> {
+    typed_text(obj.get("message")?.as_object()?)
+}
+
+/// A call that starts a subagent (`Task`, named `Agent` in newer
+/// versions): its id and prompt.
+pub fn agent_call(block: &Value) -> Option<(&str, &str)> {
+    if block.get("type")?.as_str()? != "tool_use" {
+        return None;
+    }
+    if !matches!(block.get("name")?.as_str()?, "Task" | "Agent") {
+        return None;
+    }
+    Some((
+        block.get("id")?.as_str()?,
+        block.get("input")?.get("prompt")?.as_str()?,
+    ))
 }
 
 /// The path a file-modifying tool call (`Write`, `Edit`, `MultiEdit`,

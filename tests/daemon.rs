@@ -1091,3 +1091,111 @@ fn the_title_follows_renames_live_and_after_a_daemon_restart() {
 fn id_of(env: &TestEnv, session: &str, server: &TestServer) -> String {
     server_id(env, session, &server.url)
 }
+
+/// A subagent transcript line (all its lines are sidechain lines).
+fn agent_line(uuid: &str, session: &str, cwd: &Path, role: &str, text: &str) -> String {
+    json!({
+        "type": role, "uuid": uuid, "sessionId": session, "cwd": cwd, "isSidechain": true,
+        "agentId": "x", "timestamp": "2026-11-24T10:00:02.000Z",
+        "message": {"role": role, "content": [{"type": "text", "text": text}]}
+    })
+    .to_string()
+}
+
+#[test]
+fn subagent_transcripts_stream_with_their_session_marked_with_their_call() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    write_config(&env, &[&server.url], REPO_ID, json!({}));
+    let session = new_uuid();
+    let task = json!({
+        "type": "assistant", "uuid": "call", "sessionId": session, "cwd": repo,
+        "message": {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_task",
+            "name": "Task", "input": {"description": "Find it", "prompt": "Find the parser", "subagent_type": "Explore"}}]}
+    })
+    .to_string();
+    let path = env.write_session(
+        &repo,
+        &session,
+        &[user_line("p0", &repo, "where is the parser?"), task],
+    );
+    // A 2.0.x-style subagent of another session beside it: never sent.
+    let project = path.parent().unwrap().to_path_buf();
+    std::fs::write(
+        project.join("agent-other.jsonl"),
+        agent_line("o1", "another-session", &repo, "user", "Not ours") + "\n",
+    )
+    .unwrap();
+    write_shares(&env, &[(&session, &path, &[&server.url])]);
+    let _daemon = DaemonGuard::start(&env);
+    let id = server_id(&env, &session, &server.url);
+    assert_stored_exactly(
+        &env,
+        &server,
+        &session,
+        &id,
+        &["p0", "call"].map(String::from),
+    );
+
+    // The subagent starts while the session is streaming (2.1.x layout).
+    let sub = project.join(&session).join("subagents");
+    std::fs::create_dir_all(&sub).unwrap();
+    let agent_file = sub.join("agent-a1b2.jsonl");
+    std::fs::write(
+        &agent_file,
+        agent_line("s1", &session, &repo, "user", "Find the parser") + "\n",
+    )
+    .unwrap();
+    wait_for("the subagent's prompt", LONG, || {
+        (stored(&server, &id).len() == 3).then_some(())
+    });
+    append(
+        &agent_file,
+        &[agent_line(
+            "s2",
+            &session,
+            &repo,
+            "assistant",
+            "It is in src/parser.rs",
+        )],
+    );
+    // A 2.0.x-style subagent of this session, beside the transcript.
+    std::fs::write(
+        project.join("agent-old9.jsonl"),
+        agent_line("s3", &session, &repo, "assistant", "Old layout") + "\n",
+    )
+    .unwrap();
+    append(&path, &[assistant_line("done", &repo, "Found it.")]);
+    let msgs = wait_for("every message", LONG, || {
+        let m = stored(&server, &id);
+        (m.len() == 6).then_some(m)
+    });
+    let by_uuid = |u: &str| {
+        msgs.iter()
+            .find(|m| m["uuid"] == u)
+            .unwrap_or_else(|| panic!("{u} not stored: {msgs:?}"))
+            .clone()
+    };
+    for u in ["s1", "s2"] {
+        let m = by_uuid(u);
+        assert_eq!(m["agent_id"], "a1b2", "{m}");
+        assert_eq!(m["parent_tool_use_id"], "toolu_task", "{m}");
+    }
+    assert_eq!(
+        by_uuid("s1")["kind"],
+        "injected",
+        "a prompt from the agent, not the person"
+    );
+    assert_eq!(by_uuid("s2")["kind"], "response");
+    assert_eq!(by_uuid("s3")["agent_id"], "old9");
+    assert!(by_uuid("p0").get("agent_id").is_none());
+    assert!(!msgs.iter().any(|m| m["uuid"] == "o1"));
+    // Each once, and the subagent's lines in their order.
+    let order = uuids(&msgs);
+    let pos = |u: &str| order.iter().position(|x| x == u).unwrap();
+    assert!(pos("s1") < pos("s2"));
+    let mut unique = order.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), order.len(), "{order:?}");
+}

@@ -1411,7 +1411,7 @@ fn a_flush_after_unshare_that_finds_the_session_deleted_stops_there() {
 }
 
 #[test]
-fn pictures_in_tool_results_reach_a_server_that_stores_them_and_a_string_goes_elsewhere() {
+fn pictures_and_subagents_reach_a_server_that_stores_them_and_the_reference_shapes_go_elsewhere() {
     // One session shared with our server (its health lists
     // rich_tool_results) and a reference-like server (no health): each gets
     // the shape it takes.
@@ -1430,6 +1430,14 @@ fn pictures_in_tool_results_reach_a_server_that_stores_them_and_a_string_goes_el
     })
     .to_string();
     let path = env.write_session(&repo, &session, &[line(&session, &repo, 0), screenshot]);
+    // A subagent's transcript: only a server whose health lists
+    // `subagents` gets its lines.
+    let agent = path.with_extension("").join("subagents/agent-f00d.jsonl");
+    std::fs::create_dir_all(agent.parent().unwrap()).unwrap();
+    let agent_line = json!({"type": "assistant", "uuid": "sub-1", "sessionId": session,
+        "isSidechain": true, "cwd": repo,
+        "message": {"role": "assistant", "content": [{"type": "text", "text": "from the subagent"}]}});
+    std::fs::write(&agent, format!("{agent_line}\n")).unwrap();
     write_shares(&env, &[(&session, &path, &[&fake.url, &ours.url])]);
     let _daemon = DaemonGuard::start(&env);
     let expected = ids(&session, 0..2);
@@ -1444,10 +1452,15 @@ fn pictures_in_tool_results_reach_a_server_that_stores_them_and_a_string_goes_el
             .as_str()
             .map(str::to_string)
     });
-    let stored = wait_for("both messages on our server", LONG, || {
+    let stored = wait_for("all three messages on our server", LONG, || {
         let m = ours.get_session(&id)["messages"].as_array()?.clone();
-        (m.len() == 2).then_some(m)
+        (m.len() == 3).then_some(m)
     });
+    assert_eq!(stored[2]["agent_id"], "f00d");
+    assert!(
+        !fake.messages(&session).iter().any(|m| m["uuid"] == "sub-1"),
+        "no subagent line for a server that does not take them"
+    );
     let parts = &stored[1]["content_blocks"][0]["content"];
     assert_eq!(
         parts[0],

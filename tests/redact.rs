@@ -325,6 +325,8 @@ fn message_with_secrets() -> Message {
         ],
         timestamp: Some("2025-01-01T00:00:00Z".into()),
         kind: None,
+        agent_id: None,
+        parent_tool_use_id: None,
         uuid: Some("6f1f0a8e-7c52-4d49-9a0c-8d0f1d0f3a11".into()),
     }
 }

@@ -73,9 +73,40 @@ pub struct Cursor {
     /// The `endedAt` of the share that was acted on (completed).
     #[serde(default)]
     pub ended: Option<String>,
+    /// How far each subagent transcript of the session was acknowledged,
+    /// by agent id.
+    #[serde(default)]
+    pub agents: std::collections::BTreeMap<String, AgentCursor>,
     /// Files the session modified (Write/Edit/MultiEdit/NotebookEdit).
     #[serde(default)]
     pub touched: BTreeSet<PathBuf>,
+}
+
+/// The acknowledged part of one subagent transcript.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AgentCursor {
+    #[serde(default)]
+    pub offset: u64,
+    #[serde(default)]
+    pub line_no: u64,
+    #[serde(default)]
+    pub file_id: Option<FileId>,
+    /// The Task/Agent call that started the subagent, once found.
+    #[serde(default)]
+    pub parent_tool_use_id: Option<String>,
+    /// Times the call was looked for without success (bounded).
+    #[serde(default)]
+    pub parent_lookups: u32,
+}
+
+impl AgentCursor {
+    pub fn position(&self) -> Position {
+        Position {
+            offset: self.offset,
+            line_no: self.line_no,
+            id: self.file_id,
+        }
+    }
 }
 
 impl Cursor {
@@ -110,6 +141,7 @@ impl Cursor {
         self.last_uuid = None;
         self.last_uuid_start = 0;
         self.last_uuid_end = 0;
+        self.agents.clear();
     }
 
     pub fn touch(&mut self, path: PathBuf) {

@@ -14,6 +14,7 @@
 //! equal to shared-sessions.json; each worker tails its transcript
 //! ([`tail`]) from a durable [`cursor`] and delivers batches ([`stream`]).
 
+pub mod agents;
 pub mod cursor;
 pub mod diff;
 pub mod lock;
@@ -57,7 +58,7 @@ pub struct Ctx {
     config: Mutex<Config>,
     redactor: tokio::sync::watch::Sender<Rules>,
     /// What each server's health said it takes, asked once per server.
-    shapes: Mutex<std::collections::HashMap<String, crate::transcript::Shapes>>,
+    features: Mutex<std::collections::HashMap<String, stream::Features>>,
 }
 
 /// The redaction rules for servers with `redact` on, or why there are none
@@ -80,15 +81,15 @@ impl Ctx {
         self.redactor.borrow().clone()
     }
 
-    /// The content shapes `server` takes, if it was asked already.
-    pub fn known_shapes(&self, server: &str) -> Option<crate::transcript::Shapes> {
-        let map = self.shapes.lock().unwrap_or_else(|p| p.into_inner());
+    /// What `server` takes, if it was asked already.
+    pub fn known_features(&self, server: &str) -> Option<stream::Features> {
+        let map = self.features.lock().unwrap_or_else(|p| p.into_inner());
         map.get(server).copied()
     }
 
-    pub fn learn_shapes(&self, server: &str, shapes: crate::transcript::Shapes) {
-        let mut map = self.shapes.lock().unwrap_or_else(|p| p.into_inner());
-        map.insert(server.to_string(), shapes);
+    pub fn learn_features(&self, server: &str, features: stream::Features) {
+        let mut map = self.features.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(server.to_string(), features);
     }
 
     /// Notified whenever the rules are reloaded.
@@ -196,7 +197,7 @@ async fn serve(home: PathBuf, http: Http) -> Result<()> {
         redactor: tokio::sync::watch::Sender::new(Err(
             "the redaction rules are not loaded yet".to_string()
         )),
-        shapes: Mutex::default(),
+        features: Mutex::default(),
     });
     // Before ready: a `stop` right after start must find SIGTERM handled.
     let shutdown = shutdown_signal()?;

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::tail::RawLine;
 use crate::redact::Redactor;
-use crate::transcript::{self, Shapes, Title};
+use crate::transcript::{self, AgentRef, Shapes, Title};
 use crate::wire::Message;
 
 /// Most lines read (and so sent) in one batch.
@@ -37,12 +37,46 @@ pub struct Item {
     pub modified: Vec<PathBuf>,
 }
 
-/// Parse the lines of a chunk.
-pub fn parse(lines: Vec<RawLine>, shapes: Shapes) -> Vec<Item> {
-    lines.into_iter().map(|l| parse_one(l, shapes)).collect()
+/// What a server takes beyond the reference server's shapes (its
+/// health's `features`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Features {
+    pub shapes: Shapes,
+    /// Messages of subagents.
+    pub subagents: bool,
 }
 
-fn parse_one(line: RawLine, shapes: Shapes) -> Item {
+impl Features {
+    pub fn of(features: &[String]) -> Features {
+        let has = |f: &str| features.iter().any(|x| x == f);
+        Features {
+            shapes: if has(crate::wire::FEATURE_RICH_TOOL_RESULTS) {
+                Shapes::Rich
+            } else {
+                Shapes::Reference
+            },
+            subagents: has(crate::wire::FEATURE_SUBAGENTS),
+        }
+    }
+}
+
+/// Parse the lines of a chunk.
+pub fn parse(lines: Vec<RawLine>, shapes: Shapes) -> Vec<Item> {
+    lines
+        .into_iter()
+        .map(|l| parse_one(l, shapes, None))
+        .collect()
+}
+
+/// Parse the lines of a chunk of a subagent's transcript.
+pub fn parse_agent(lines: Vec<RawLine>, shapes: Shapes, agent: &AgentRef) -> Vec<Item> {
+    lines
+        .into_iter()
+        .map(|l| parse_one(l, shapes, Some(agent)))
+        .collect()
+}
+
+fn parse_one(line: RawLine, shapes: Shapes, agent: Option<&AgentRef>) -> Item {
     let mut item = Item {
         line_no: line.line_no,
         start: line.start,
@@ -69,8 +103,13 @@ fn parse_one(line: RawLine, shapes: Shapes) -> Item {
         }
     };
     item.uuid = obj.get("uuid").and_then(Value::as_str).map(str::to_string);
-    item.title = transcript::line_title(&obj);
-    item.msg = transcript::message_from_line_for(&obj, shapes);
+    match agent {
+        Some(agent) => item.msg = transcript::agent_message(&obj, shapes, agent),
+        None => {
+            item.title = transcript::line_title(&obj);
+            item.msg = transcript::message_from_line_for(&obj, shapes);
+        }
+    }
     if item.msg.is_some() {
         if let Some(Value::Array(blocks)) = obj.get("message").and_then(|m| m.get("content")) {
             item.modified = blocks
@@ -134,14 +173,11 @@ pub fn truncate_message(msg: &Message, budget: usize) -> Message {
         cap /= 2;
     }
     Message {
-        role: msg.role.clone(),
         content_blocks: vec![json!({
             "type": "text",
             "text": "[openctl: this message was too large for the server and was left out]",
         })],
-        timestamp: msg.timestamp.clone(),
-        uuid: msg.uuid.clone(),
-        kind: msg.kind,
+        ..msg.clone()
     }
 }
 
@@ -236,6 +272,8 @@ mod tests {
             timestamp: None,
             uuid: Some("u".into()),
             kind: None,
+            agent_id: None,
+            parent_tool_use_id: None,
         };
         let body: Value = serde_json::from_slice(&encode(&[&m, &m])).unwrap();
         assert_eq!(body["messages"].as_array().unwrap().len(), 2);
@@ -254,6 +292,8 @@ mod tests {
             timestamp: None,
             uuid: Some("u".into()),
             kind: None,
+            agent_id: None,
+            parent_tool_use_id: None,
         };
         let t = truncate_message(&m, 100_000);
         let size = serde_json::to_vec(&t).unwrap().len();

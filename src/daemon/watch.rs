@@ -76,6 +76,10 @@ impl FileWatch {
                 if let Some(list) = subs.get(path) {
                     list.iter().for_each(|(_, n)| n.notify_one());
                 }
+                // Directory subscriptions: any change inside.
+                if let Some(list) = path.parent().and_then(|dir| subs.get(dir)) {
+                    list.iter().for_each(|(_, n)| n.notify_one());
+                }
             }
         })
         .context("cannot start the file watcher")?;
@@ -89,6 +93,23 @@ impl FileWatch {
     /// Wake `notify` whenever `file` changes (created, written, replaced,
     /// removed). Watching stops when the subscription is dropped.
     pub fn subscribe(&self, file: &Path, notify: Arc<Notify>) -> Subscription {
+        let watch = file.parent().map(Path::to_path_buf);
+        self.subscribe_path(file, watch, notify)
+    }
+
+    /// Wake `notify` whenever `dir` is created or removed, or anything in
+    /// it changes. A directory that does not exist yet is watched once it
+    /// does (see [`Subscription::ensure_watching`]).
+    pub fn subscribe_dir(&self, dir: &Path, notify: Arc<Notify>) -> Subscription {
+        self.subscribe_path(dir, Some(dir.to_path_buf()), notify)
+    }
+
+    fn subscribe_path(
+        &self,
+        file: &Path,
+        watch: Option<PathBuf>,
+        notify: Arc<Notify>,
+    ) -> Subscription {
         let id = {
             let mut next = lock(&self.shared.next_id);
             *next += 1;
@@ -101,6 +122,7 @@ impl FileWatch {
         let mut sub = Subscription {
             shared: self.shared.clone(),
             file: file.to_path_buf(),
+            watch,
             id,
             dir: None,
         };
@@ -113,6 +135,8 @@ impl FileWatch {
 pub struct Subscription {
     shared: Arc<Shared>,
     file: PathBuf,
+    /// The directory whose watch brings this subscription its events.
+    watch: Option<PathBuf>,
     id: u64,
     /// The directory this subscription holds a watch on, once it exists.
     dir: Option<PathBuf>,
@@ -125,7 +149,7 @@ impl Subscription {
         if self.dir.is_some() {
             return true;
         }
-        let Some(dir) = self.file.parent().map(Path::to_path_buf) else {
+        let Some(dir) = self.watch.clone() else {
             return false;
         };
         let mut dirs = lock(&self.shared.dirs);

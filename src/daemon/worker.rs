@@ -5,7 +5,7 @@
 //! is ever dropped, only malformed lines and messages the server rejects
 //! one by one are skipped (counted and logged with their line numbers).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -14,13 +14,13 @@ use tokio::sync::{watch, Notify};
 
 use super::cursor::{self, Cursor};
 use super::status::PairState;
-use super::stream::{self, Item};
+use super::stream::{self, Features, Item};
 use super::watch::Subscription;
-use super::{diff, tail, Ctx};
+use super::{agents, diff, tail, Ctx};
 use crate::api_client::{ApiError, ServerApi};
 use crate::repo::RepoIdentity;
 use crate::transcript;
-use crate::transcript::{Shapes, Title};
+use crate::transcript::{AgentRef, Shapes, Title};
 use crate::wire::{self, CompleteRequest, LiveRequest, Message, PatchRequest};
 
 /// Re-check the transcript about this often even without a file event
@@ -146,7 +146,27 @@ struct Worker {
     last_diff: Option<u64>,
     changed: Arc<Notify>,
     sub: Subscription,
+    /// The session's subagent transcripts, and the watches that notice
+    /// them and their changes.
+    agents: agents::Agents,
+    agent_subs: Vec<Subscription>,
+    agent_files: HashMap<String, Subscription>,
+    /// Which transcript the batch being delivered comes from.
+    source: Source,
 }
+
+/// The redactor a batch is sent with; None when redaction is off.
+type SendWith = Option<Arc<crate::redact::Redactor>>;
+
+/// The transcript a batch was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    Main,
+    Agent(String),
+}
+
+/// How often the call that started a subagent is looked for.
+const MAX_PARENT_LOOKUPS: u32 = 3;
 
 /// Run the pair until it is unshared, fails for good, or the daemon stops.
 pub async fn run(
@@ -159,6 +179,12 @@ pub async fn run(
     ctx.board.start_pair(&spec.session, &spec.server);
     let changed = Arc::new(Notify::new());
     let sub = ctx.files.subscribe(&spec.file, changed.clone());
+    let agents = agents::Agents::new(&spec.file, &spec.session);
+    let agent_subs = agents
+        .dirs()
+        .iter()
+        .map(|d| ctx.files.subscribe_dir(d, changed.clone()))
+        .collect();
     let config = ctx.config();
     let api = ctx.http.server(
         &spec.server,
@@ -184,6 +210,10 @@ pub async fn run(
         last_diff: None,
         changed,
         sub,
+        agents,
+        agent_subs,
+        agent_files: HashMap::new(),
+        source: Source::Main,
     };
     let result = worker.run().await;
     let unshared = worker.unshared();
@@ -418,33 +448,24 @@ impl Worker {
         }
     }
 
-    /// The content shapes this pair's server takes: asked once per server
-    /// (`GET /api/health`; a server without it, like the reference server,
-    /// takes the reference shapes). Unreachable: retried like any request.
-    async fn shapes(&mut self) -> Result<Shapes, Stop> {
-        if let Some(known) = self.ctx.known_shapes(&self.spec.server) {
+    /// What this pair's server takes beyond the reference shapes: asked
+    /// once per server (`GET /api/health`; a server without it, like the
+    /// reference server, takes the reference shapes only). Unreachable:
+    /// retried like any request.
+    async fn features(&mut self) -> Result<Features, Stop> {
+        if let Some(known) = self.ctx.known_features(&self.spec.server) {
             return Ok(known);
         }
-        let shapes = loop {
+        let features = loop {
             match with_shutdown(&mut self.control, self.api.health()).await? {
-                Ok(health) => {
-                    let rich = health
-                        .features
-                        .iter()
-                        .any(|f| f == wire::FEATURE_RICH_TOOL_RESULTS);
-                    break if rich {
-                        Shapes::Rich
-                    } else {
-                        Shapes::Reference
-                    };
-                }
+                Ok(health) => break Features::of(&health.features),
                 Err(e @ ApiError::Unreachable { .. }) => self.backoff(&e).await?,
                 Err(e) if e.status().is_some() && e.is_transient() => self.backoff(&e).await?,
-                Err(_) => break Shapes::Reference,
+                Err(_) => break Features::default(),
             }
         };
-        self.ctx.learn_shapes(&self.spec.server, shapes);
-        Ok(shapes)
+        self.ctx.learn_features(&self.spec.server, features);
+        Ok(features)
     }
 
     /// After an unshare, a `/live` that answers with another session than
@@ -637,20 +658,113 @@ impl Worker {
             }
             if chunk.lines.is_empty() {
                 self.publish_counters();
+                return self.pump_agents().await;
+            }
+            let Some(redactor) = self.ready_to_send().await? else {
+                return Ok(());
+            };
+            let shapes = self.features().await?.shapes;
+            let items = stream::parse(chunk.lines, shapes);
+            self.deliver(items, redactor).await?;
+        }
+    }
+
+    /// New lines are about to be sent: the session is active, the server
+    /// session live. The redactor to send with (None when redaction is
+    /// off for this server); None when nothing may be sent (unshared while
+    /// the rules do not load).
+    async fn ready_to_send(&mut self) -> Result<Option<SendWith>, Stop> {
+        self.last_activity = Instant::now();
+        let redactor = match self.rules_for_sending().await? {
+            Redaction::Off => None,
+            Redaction::On(r) => Some(r),
+            Redaction::Invalid(_) => return Ok(None),
+        };
+        if self.cursor.completed || self.live.is_none() {
+            self.connect().await?;
+        }
+        Ok(Some(redactor))
+    }
+
+    /// Read and deliver what is new in the session's subagent transcripts,
+    /// for a server that takes them.
+    async fn pump_agents(&mut self) -> Result<(), Stop> {
+        if self.live.is_none() && self.cursor.offset == 0 {
+            // The session itself has sent nothing yet.
+            return Ok(());
+        }
+        let features = self.features().await?;
+        if !features.subagents {
+            return Ok(());
+        }
+        self.agent_subs.iter_mut().for_each(|s| {
+            s.ensure_watching();
+        });
+        for (id, path) in self.agents.discover() {
+            if !self.agent_files.contains_key(&id) {
+                let sub = self.ctx.files.subscribe(&path, self.changed.clone());
+                self.agent_files.insert(id.clone(), sub);
+            }
+            let result = self.pump_agent(&id, &path, features.shapes).await;
+            self.source = Source::Main;
+            result?;
+        }
+        Ok(())
+    }
+
+    async fn pump_agent(
+        &mut self,
+        id: &str,
+        path: &std::path::Path,
+        shapes: Shapes,
+    ) -> Result<(), Stop> {
+        loop {
+            let at = self.cursor.agents.get(id).cloned().unwrap_or_default();
+            let chunk = match tail::read_lines(
+                path,
+                at.position(),
+                stream::MAX_BATCH_LINES,
+                stream::MAX_BATCH_BYTES,
+            ) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), "cannot read the subagent transcript: {e}");
+                    return Ok(());
+                }
+            };
+            let entry = self.cursor.agents.entry(id.to_string()).or_default();
+            if chunk.reset {
+                entry.offset = 0;
+                entry.line_no = 0;
+            }
+            entry.file_id = chunk.id;
+            if chunk.lines.is_empty() {
                 return Ok(());
             }
-            self.last_activity = Instant::now();
-            let redactor = match self.rules_for_sending().await? {
-                Redaction::Off => None,
-                Redaction::On(r) => Some(r),
-                // Unshared while the rules do not load: nothing more is sent.
-                Redaction::Invalid(_) => return Ok(()),
-            };
-            if self.cursor.completed || self.live.is_none() {
-                self.connect().await?;
+            if entry.parent_tool_use_id.is_none() && entry.parent_lookups < MAX_PARENT_LOOKUPS {
+                entry.parent_lookups += 1;
+                let (main, agent) = (self.spec.file.clone(), path.to_path_buf());
+                let found = tokio::task::spawn_blocking(move || agents::parent_call(&main, &agent))
+                    .await
+                    .ok()
+                    .flatten();
+                if let Some(entry) = self.cursor.agents.get_mut(id) {
+                    entry.parent_tool_use_id = found;
+                }
             }
-            let shapes = self.shapes().await?;
-            let items = stream::parse(chunk.lines, shapes);
+            let agent = AgentRef {
+                agent_id: id.to_string(),
+                parent_tool_use_id: self
+                    .cursor
+                    .agents
+                    .get(id)
+                    .and_then(|a| a.parent_tool_use_id.clone()),
+            };
+            let Some(redactor) = self.ready_to_send().await? else {
+                return Ok(());
+            };
+            let items = stream::parse_agent(chunk.lines, shapes, &agent);
+            self.source = Source::Agent(id.to_string());
             self.deliver(items, redactor).await?;
         }
     }
@@ -840,7 +954,7 @@ impl Worker {
             } else if item.msg.is_some() {
                 self.cursor.messages_sent += 1;
             }
-            if let Some(uuid) = &item.uuid {
+            if let (Some(uuid), Source::Main) = (&item.uuid, &self.source) {
                 self.cursor.last_uuid = Some(uuid.clone());
                 self.cursor.last_uuid_start = item.start;
                 self.cursor.last_uuid_end = item.end;
@@ -849,8 +963,17 @@ impl Worker {
                 self.cursor.touch(path.clone());
             }
         }
-        self.cursor.offset = last.end;
-        self.cursor.line_no = last.line_no;
+        match &self.source {
+            Source::Main => {
+                self.cursor.offset = last.end;
+                self.cursor.line_no = last.line_no;
+            }
+            Source::Agent(id) => {
+                let at = self.cursor.agents.entry(id.clone()).or_default();
+                at.offset = last.end;
+                at.line_no = last.line_no;
+            }
+        }
         if let Some(count) = server_count {
             self.cursor.server_count = count;
         }

@@ -203,6 +203,7 @@ pub async fn health() -> Json<Health> {
         features: vec![
             crate::wire::FEATURE_KINDS.into(),
             crate::wire::FEATURE_RICH_TOOL_RESULTS.into(),
+            crate::wire::FEATURE_SUBAGENTS.into(),
         ],
     })
 }
@@ -307,6 +308,8 @@ fn parse_message(i: usize, value: &Value) -> ApiResult<NewMessage> {
         // A kind this server does not know (a newer client) is stored as
         // none rather than failing the batch.
         kind: opt("kind")?.as_deref().and_then(MessageKind::parse),
+        agent_id: opt("agent_id")?,
+        parent_tool_use_id: opt("parent_tool_use_id")?,
     })
 }
 

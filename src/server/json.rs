@@ -34,6 +34,17 @@ pub fn push_message(out: &mut String, m: &RawMessage) {
         out.push_str(kind.as_str());
         out.push('"');
     }
+    for (key, value) in [
+        ("agent_id", &m.agent_id),
+        ("parent_tool_use_id", &m.parent_tool_use_id),
+    ] {
+        if let Some(v) = value {
+            out.push_str(",\"");
+            out.push_str(key);
+            out.push_str("\":");
+            push_str_value(out, v);
+        }
+    }
     out.push('}');
 }
 
@@ -81,12 +92,16 @@ mod tests {
             timestamp: None,
             uuid: Some("u-1".into()),
             kind: Some(crate::wire::MessageKind::Command),
+            agent_id: Some("a1b2".into()),
+            parent_tool_use_id: None,
         };
         let parsed: crate::wire::StoredMessage =
             serde_json::from_str(&message_json(&m)).expect("valid json");
         assert_eq!(parsed.message_index, 3);
         assert_eq!(parsed.uuid.as_deref(), Some("u-1"));
         assert_eq!(parsed.kind, Some(crate::wire::MessageKind::Command));
+        assert_eq!(parsed.agent_id.as_deref(), Some("a1b2"));
+        assert_eq!(parsed.parent_tool_use_id, None);
         assert_eq!(parsed.content_blocks[0]["text"], "a \"quoted\" <script>");
     }
 }

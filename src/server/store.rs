@@ -75,6 +75,8 @@ pub struct NewMessage {
     pub timestamp: Option<String>,
     pub uuid: Option<String>,
     pub kind: Option<MessageKind>,
+    pub agent_id: Option<String>,
+    pub parent_tool_use_id: Option<String>,
 }
 
 /// A stored message with its content kept as JSON text, so pages and event
@@ -87,6 +89,8 @@ pub struct RawMessage {
     pub timestamp: Option<String>,
     pub uuid: Option<String>,
     pub kind: Option<MessageKind>,
+    pub agent_id: Option<String>,
+    pub parent_tool_use_id: Option<String>,
 }
 
 /// Result of an append: what was new (in order) and the session's totals.
@@ -208,6 +212,9 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 2: what each message is (wire `kind`); NULL for older rows.
     "ALTER TABLE messages ADD COLUMN kind TEXT;",
+    // 3: messages of subagents and the call that started each.
+    "ALTER TABLE messages ADD COLUMN agent_id TEXT;
+     ALTER TABLE messages ADD COLUMN parent_tool_use_id TEXT;",
 ];
 
 const SESSION_COLUMNS: &str = "id, title, description, status, harness, harness_session_id, \
@@ -476,8 +483,8 @@ impl Store for SqliteStore {
             let mut last_uuid = None;
             {
                 let mut insert = tx.prepare_cached(
-                    "INSERT OR IGNORE INTO messages (session_id, message_index, role, content_blocks, timestamp, uuid, kind)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT OR IGNORE INTO messages (session_id, message_index, role, content_blocks, timestamp, uuid, kind, agent_id, parent_tool_use_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )?;
                 for m in messages {
                     let changed = insert.execute(params![
@@ -487,7 +494,9 @@ impl Store for SqliteStore {
                         m.content_blocks,
                         m.timestamp,
                         m.uuid,
-                        m.kind.map(MessageKind::as_str)
+                        m.kind.map(MessageKind::as_str),
+                        m.agent_id,
+                        m.parent_tool_use_id
                     ])?;
                     if changed == 0 {
                         continue;
@@ -502,6 +511,8 @@ impl Store for SqliteStore {
                         timestamp: m.timestamp,
                         uuid: m.uuid,
                         kind: m.kind,
+                        agent_id: m.agent_id,
+                        parent_tool_use_id: m.parent_tool_use_id,
                     });
                     next += 1;
                 }
@@ -666,7 +677,7 @@ fn read_messages(
     limit: i64,
 ) -> StoreResult<Vec<RawMessage>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT message_index, role, content_blocks, timestamp, uuid, kind FROM messages
+        "SELECT message_index, role, content_blocks, timestamp, uuid, kind, agent_id, parent_tool_use_id FROM messages
                  WHERE session_id = ?1 AND message_index >= ?2 ORDER BY message_index LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![id, from, limit], |r| {
@@ -680,6 +691,8 @@ fn read_messages(
                 .get::<_, Option<String>>(5)?
                 .as_deref()
                 .and_then(MessageKind::parse),
+            agent_id: r.get(6)?,
+            parent_tool_use_id: r.get(7)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
