@@ -31,6 +31,8 @@ use crate::wire::{
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a whole request may take (a 10 MiB batch on a slow link).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a small request may take before it is retried.
+const SMALL_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest error text kept from a server answer.
 const MAX_ERROR_TEXT: usize = 500;
 
@@ -45,12 +47,22 @@ pub enum ApiError {
         url: String,
         status: u16,
         message: String,
+        /// How long the server asked us to wait (`Retry-After`).
+        retry_after: Option<Duration>,
     },
     /// A 2xx answer whose body is not what the contract says.
     BadResponse { url: String, reason: String },
 }
 
 impl ApiError {
+    /// The wait a server asked for with `Retry-After`, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     /// The HTTP status, if the server answered.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -92,6 +104,7 @@ impl fmt::Display for ApiError {
                 url,
                 status,
                 message,
+                ..
             } => write!(f, "{url} answered {status}: {message}"),
             ApiError::BadResponse { url, reason } => {
                 write!(f, "unexpected answer from {url}: {reason}")
@@ -191,6 +204,11 @@ impl ServerApi {
     async fn send(&self, url: &str, req: reqwest::RequestBuilder) -> Result<Vec<u8>, ApiError> {
         let resp = req.send().await.map_err(|e| unreachable(url, &e))?;
         let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
         let body = resp.bytes().await.map_err(|e| unreachable(url, &e))?;
         if status.is_success() {
             return Ok(body.to_vec());
@@ -199,6 +217,7 @@ impl ServerApi {
             url: url.to_string(),
             status: status.as_u16(),
             message: error_message(status, &body),
+            retry_after,
         })
     }
 
@@ -227,6 +246,7 @@ impl ServerApi {
         Ok(self
             .request(method, url)
             .header(CONTENT_TYPE, "application/json")
+            .timeout(timeout_for(bytes.len()))
             .body(bytes))
     }
 
@@ -263,6 +283,7 @@ impl ServerApi {
         let req = self
             .request(reqwest::Method::POST, &url)
             .header(CONTENT_TYPE, "application/json")
+            .timeout(timeout_for(body.len()))
             .body(body);
         self.send_json(&url, req).await
     }
@@ -366,6 +387,27 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// The `{"error"}` text of an error answer, else its status line.
+/// `Retry-After`: seconds, or an HTTP date.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
+}
+
+/// How long a request with a body of `len` bytes may take: a small push
+/// must not hold its session for a minute when an answer never comes, a
+/// full batch on a slow link gets more.
+pub fn timeout_for(len: usize) -> Duration {
+    let per_100k = Duration::from_secs((len / (100 * 1024)) as u64);
+    (SMALL_REQUEST_TIMEOUT + per_100k).min(REQUEST_TIMEOUT)
+}
+
 fn error_message(status: StatusCode, body: &[u8]) -> String {
     let from_json = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
         v.get("error")
@@ -414,11 +456,24 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_and_timeouts() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(timeout_for(2_000), SMALL_REQUEST_TIMEOUT);
+        assert_eq!(timeout_for(9 * 1024 * 1024), REQUEST_TIMEOUT);
+    }
+
+    #[test]
     fn transient_statuses() {
         let st = |status| ApiError::Status {
             url: "u".into(),
             status,
             message: String::new(),
+            retry_after: None,
         };
         assert!(st(503).is_transient());
         assert!(st(429).is_transient());
@@ -444,6 +499,7 @@ mod tests {
             url: "u".into(),
             status: 403,
             message: "not yours".into(),
+            retry_after: None,
         }
         .into_cli();
         assert_eq!(crate::error::exit_code(&err), 1);

@@ -537,18 +537,29 @@ fn a_file_modifying_tool_call_sends_the_diff() {
 }
 
 /// Non-sidechain user/assistant uuids of complete lines, in order.
-fn expected_uuids(path: &Path) -> Vec<String> {
+fn expected_uuids(session: &str, path: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(path).expect("fixture");
     let complete = match text.rfind('\n') {
         Some(i) => &text[..=i],
         None => "",
     };
+    // A line without a uuid is keyed by the session, its offset and bytes.
+    let mut start = 0;
     complete
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| matches!(v["type"].as_str(), Some("user" | "assistant")))
-        .filter(|v| v["isSidechain"] != true && v["message"].is_object())
-        .map(|v| v["uuid"].as_str().unwrap_or("").to_string())
+        .split_inclusive('\n')
+        .filter_map(|l| {
+            let at = start;
+            start += l.len();
+            let line = l.trim_end_matches('\n');
+            let v = serde_json::from_str::<Value>(line).ok()?;
+            let message = matches!(v["type"].as_str(), Some("user" | "assistant"))
+                && v["isSidechain"] != true
+                && v["message"].is_object();
+            message.then(|| match v["uuid"].as_str() {
+                Some(u) => u.to_string(),
+                None => openctl::daemon::stream::derived_key(session, at as u64, line.as_bytes()),
+            })
+        })
         .collect()
 }
 
@@ -584,7 +595,7 @@ fn real_fixtures_arrive_complete() {
     write_shares(&env, &list);
     let _daemon = DaemonGuard::start(&env);
     for ((name, count), (session, path)) in cases.iter().zip(&shares) {
-        let want = expected_uuids(path);
+        let want = expected_uuids(session, path);
         if let Some(n) = count {
             assert_eq!(want.len(), *n, "{name}: README count");
         }
@@ -1198,4 +1209,77 @@ fn subagent_transcripts_stream_with_their_session_marked_with_their_call() {
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), order.len(), "{order:?}");
+}
+
+#[test]
+fn lines_with_bytes_that_are_not_text_are_kept_and_counted() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    write_config(&env, &[&server.url], REPO_ID, json!({}));
+    let session = new_uuid();
+    let path = env.write_session(&repo, &session, &[user_line("ok-0", &repo, "fine")]);
+    let cwd = repo.to_string_lossy().replace('\\', "\\\\");
+    let mut raw = format!(r#"{{"type":"assistant","uuid":"bad-byte","cwd":"{cwd}","message":{{"role":"assistant","content":"caf"#).into_bytes();
+    raw.push(0xE9);
+    raw.extend_from_slice(b" au lait\"}}\n");
+    raw.extend_from_slice(
+        format!(r#"{{"type":"user","uuid":"lone","cwd":"{cwd}","message":{{"role":"user","content":"smile \ud83d please"}}}}"#)
+            .as_bytes(),
+    );
+    raw.push(b'\n');
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(&raw))
+        .expect("append raw lines");
+    write_shares(&env, &[(&session, &path, &[&server.url])]);
+    let _daemon = DaemonGuard::start(&env);
+    let id = server_id(&env, &session, &server.url);
+    let msgs = assert_stored_exactly(
+        &env,
+        &server,
+        &session,
+        &id,
+        &["ok-0", "bad-byte", "lone"].map(String::from),
+    );
+    assert_eq!(msgs[1]["content_blocks"][0]["text"], "caf\u{FFFD} au lait");
+    assert_eq!(
+        msgs[2]["content_blocks"][0]["text"],
+        "smile \u{FFFD} please"
+    );
+    wait_for("two repaired lines in daemon status", LONG, || {
+        let p = daemon_pair(&env, &session, &server.url)?;
+        (p["lines_repaired"] == 2 && p["lines_skipped"] == 0).then_some(())
+    });
+}
+
+#[test]
+fn a_transcript_rewritten_in_place_with_longer_content_is_read_again() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    let (session, path, _daemon) = stream_new_session(&env, &repo, &server, 30);
+    let id = server_id(&env, &session, &server.url);
+    assert_stored_exactly(&env, &server, &session, &id, &ids(&session, 0..30));
+    // 61 other lines, written over the file from its start: it never gets
+    // shorter and keeps its identity.
+    let rewritten: Vec<String> = (0..61)
+        .map(|i| {
+            let id = format!("{session}-r{i}");
+            let text = format!("rewritten {i} {}", "x".repeat(40));
+            if i % 2 == 0 {
+                user_line(&id, &repo, &text)
+            } else {
+                assistant_line(&id, &repo, &text)
+            }
+        })
+        .collect();
+    let bytes: String = rewritten.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(bytes.as_bytes()))
+        .expect("rewrite in place");
+    let mut expected = ids(&session, 0..30);
+    expected.extend((0..61).map(|i| format!("{session}-r{i}")));
+    assert_stored_exactly(&env, &server, &session, &id, &expected);
 }

@@ -70,8 +70,13 @@ fn show_status(args: &DaemonStatusArgs) -> Result<()> {
         return Ok(());
     }
     for p in shared {
+        let repaired = if p.lines_repaired > 0 {
+            format!("  repaired {}", p.lines_repaired)
+        } else {
+            String::new()
+        };
         output::println(format!(
-            "{}  {}  {}  sent {}  skipped {}  lag {} B  redactions {}{}",
+            "{}  {}  {}  sent {}  skipped {}{repaired}  lag {} B  redactions {}{}",
             p.session,
             p.server,
             state_name(p.state),

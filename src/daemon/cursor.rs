@@ -51,6 +51,9 @@ pub struct Cursor {
     pub messages_sent: u64,
     #[serde(default)]
     pub lines_skipped: u64,
+    /// Lines kept with U+FFFD for what was not text in them.
+    #[serde(default)]
+    pub lines_repaired: u64,
     #[serde(default)]
     pub redactions: u64,
     /// A title was PATCHed (cursors written before `sent_title` existed
@@ -134,6 +137,7 @@ impl Cursor {
         // already has), so they restart too.
         self.messages_sent = 0;
         self.lines_skipped = 0;
+        self.lines_repaired = 0;
         self.redactions = 0;
         self.offset = 0;
         self.line_no = 0;

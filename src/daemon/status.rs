@@ -52,6 +52,9 @@ pub struct PairStatus {
     pub shared: bool,
     pub messages_sent: u64,
     pub lines_skipped: u64,
+    /// Lines kept with U+FFFD for invalid UTF-8 or a lone surrogate.
+    #[serde(default)]
+    pub lines_repaired: u64,
     pub last_error: Option<String>,
     /// Transcript bytes not yet acknowledged by the server.
     pub lag_bytes: u64,
@@ -69,6 +72,7 @@ impl PairStatus {
             shared: true,
             messages_sent: 0,
             lines_skipped: 0,
+            lines_repaired: 0,
             last_error: None,
             lag_bytes: 0,
             redactions: 0,

@@ -31,6 +31,9 @@ pub struct Item {
     pub msg: Option<Message>,
     /// Not JSON, or too long: skipped and counted.
     pub malformed: bool,
+    /// Read with U+FFFD in place of bytes or escapes that are not text
+    /// (invalid UTF-8, a lone surrogate): kept, and counted.
+    pub repaired: bool,
     /// A title candidate this line carries (explicit or first prompt).
     pub title: Option<Title>,
     /// Files a tool call on this line modifies.
@@ -61,22 +64,50 @@ impl Features {
 }
 
 /// Parse the lines of a chunk.
-pub fn parse(lines: Vec<RawLine>, shapes: Shapes) -> Vec<Item> {
+/// `session` names the transcript (with the subagent, for theirs) in the
+/// keys given to lines that have no uuid of their own.
+pub fn parse(lines: Vec<RawLine>, shapes: Shapes, session: &str) -> Vec<Item> {
     lines
         .into_iter()
-        .map(|l| parse_one(l, shapes, None))
+        .map(|l| parse_one(l, shapes, None, session))
         .collect()
 }
 
 /// Parse the lines of a chunk of a subagent's transcript.
-pub fn parse_agent(lines: Vec<RawLine>, shapes: Shapes, agent: &AgentRef) -> Vec<Item> {
+pub fn parse_agent(
+    lines: Vec<RawLine>,
+    shapes: Shapes,
+    agent: &AgentRef,
+    session: &str,
+) -> Vec<Item> {
+    let scope = format!("{session}/{}", agent.agent_id);
     lines
         .into_iter()
-        .map(|l| parse_one(l, shapes, Some(agent)))
+        .map(|l| parse_one(l, shapes, Some(agent), &scope))
         .collect()
 }
 
-fn parse_one(line: RawLine, shapes: Shapes, agent: Option<&AgentRef>) -> Item {
+/// The idempotency key of a message whose line has no uuid (old or foreign
+/// transcripts): the same line at the same place always gets the same key,
+/// so a batch resent after a lost answer is stored once.
+pub fn derived_key(scope: &str, start: u64, line: &[u8]) -> String {
+    // FNV-1a, 128 bits: stable across versions and machines.
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013B;
+    let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    for b in scope
+        .as_bytes()
+        .iter()
+        .chain(&[0])
+        .chain(&start.to_le_bytes())
+        .chain(line)
+    {
+        h ^= u128::from(*b);
+        h = h.wrapping_mul(PRIME);
+    }
+    format!("openctl-line-{start}-{h:032x}")
+}
+
+fn parse_one(line: RawLine, shapes: Shapes, agent: Option<&AgentRef>, scope: &str) -> Item {
     let mut item = Item {
         line_no: line.line_no,
         start: line.start,
@@ -84,6 +115,7 @@ fn parse_one(line: RawLine, shapes: Shapes, agent: Option<&AgentRef>) -> Item {
         uuid: None,
         msg: None,
         malformed: false,
+        repaired: false,
         title: None,
         modified: Vec::new(),
     };
@@ -97,10 +129,20 @@ fn parse_one(line: RawLine, shapes: Shapes, agent: Option<&AgentRef>) -> Item {
     }
     let obj = match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(obj)) => obj,
-        _ => {
+        Ok(_) => {
             item.malformed = true;
             return item;
         }
+        Err(_) => match transcript::repair_line(bytes) {
+            Some(obj) => {
+                item.repaired = true;
+                obj
+            }
+            None => {
+                item.malformed = true;
+                return item;
+            }
+        },
     };
     item.uuid = obj.get("uuid").and_then(Value::as_str).map(str::to_string);
     match agent {
@@ -109,6 +151,9 @@ fn parse_one(line: RawLine, shapes: Shapes, agent: Option<&AgentRef>) -> Item {
             item.title = transcript::line_title(&obj);
             item.msg = transcript::message_from_line_for(&obj, shapes);
         }
+    }
+    if let Some(m) = item.msg.as_mut().filter(|m| m.uuid.is_none()) {
+        m.uuid = Some(derived_key(scope, line.start, bytes));
     }
     if item.msg.is_some() {
         if let Some(Value::Array(blocks)) = obj.get("message").and_then(|m| m.get("content")) {
@@ -212,10 +257,13 @@ fn shrink_strings(v: &mut Value, cap: usize) {
     }
 }
 
+/// The shortest wait before a retry.
+pub const MIN_BACKOFF: Duration = Duration::from_millis(250);
+
 /// Full-jitter exponential backoff: a random wait between 250 ms and
 /// min(10 s, 250 ms × 2^attempt).
 pub fn backoff(attempt: u32) -> Duration {
-    let base: u64 = 250;
+    let base = MIN_BACKOFF.as_millis() as u64;
     let upper = base
         .saturating_mul(1u64 << attempt.min(16))
         .min(10_000)
@@ -254,6 +302,7 @@ mod tests {
                 raw(5, ""),
             ],
             Shapes::Reference,
+            "s",
         );
         assert_eq!(items[0].title, Some(Title::Prompt("fix the bug".into())));
         assert_eq!(items[0].uuid.as_deref(), Some("a"));
@@ -262,6 +311,24 @@ mod tests {
         assert_eq!(items[3].title, Some(Title::Custom("Mine".into())));
         assert!(items[3].msg.is_none() && !items[3].malformed);
         assert!(!items[4].malformed && items[4].msg.is_none());
+    }
+
+    #[test]
+    fn lines_without_a_uuid_get_a_stable_key() {
+        let line = r#"{"type":"user","message":{"role":"user","content":"old format"}}"#;
+        let parsed = |start: u64, scope: &str| {
+            let mut l = raw(1, line);
+            l.start = start;
+            parse(vec![l], Shapes::Reference, scope)[0]
+                .msg
+                .clone()
+                .and_then(|m| m.uuid)
+                .expect("a key")
+        };
+        assert_eq!(parsed(10, "s"), parsed(10, "s"));
+        assert_ne!(parsed(10, "s"), parsed(11, "s"));
+        assert_ne!(parsed(10, "s"), parsed(10, "t"));
+        assert!(parsed(10, "s").starts_with("openctl-line-10-"));
     }
 
     #[test]

@@ -165,6 +165,16 @@ enum Source {
     Agent(String),
 }
 
+/// The longest remembered line read again to check that the transcript
+/// was not rewritten.
+const MAX_CHECKED_LINE: u64 = 1024 * 1024;
+
+/// The longest wait a server's `Retry-After` gets.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// A message this small that a server refuses as too large (413) is not
+/// too large: the refusal is taken as transient.
+const MIN_TRUNCATED_BYTES: usize = 1024;
+
 /// How often the call that started a subagent is looked for.
 const MAX_PARENT_LOOKUPS: u32 = 3;
 
@@ -399,20 +409,32 @@ impl Worker {
             (Some(m), Some(id)) => tail::FileId::of(m) == id && m.len() >= c.offset,
             _ => false,
         };
-        let same_line = match &c.last_uuid {
-            None => true,
-            Some(uuid) => tail::line_at(&self.spec.file, c.last_uuid_start, c.last_uuid_end)
-                .ok()
-                .flatten()
-                .and_then(|l| serde_json::from_slice::<serde_json::Value>(&l).ok())
-                .and_then(|v| v.get("uuid").and_then(|u| u.as_str()).map(str::to_string))
-                .is_some_and(|u| u == *uuid),
-        };
-        if !(same_file && same_line) {
+        if !(same_file && self.remembered_line_intact()) {
             tracing::warn!(session = %self.spec.session, server = %self.spec.server,
                 "transcript changed since the cursor was saved; re-reading it from the start");
             self.cursor.rewind();
         }
+    }
+
+    /// Whether the newest acknowledged line with a uuid is still where the
+    /// cursor remembers it: a transcript rewritten in place, even into a
+    /// longer one, is noticed by this, not by its size.
+    fn remembered_line_intact(&self) -> bool {
+        let c = &self.cursor;
+        let Some(uuid) = &c.last_uuid else {
+            return true;
+        };
+        if c.last_uuid_end.saturating_sub(c.last_uuid_start) > MAX_CHECKED_LINE {
+            // Too costly to re-read on every change; size and identity
+            // checks still apply.
+            return true;
+        }
+        tail::line_at(&self.spec.file, c.last_uuid_start, c.last_uuid_end)
+            .ok()
+            .flatten()
+            .and_then(|l| serde_json::from_slice::<serde_json::Value>(&l).ok())
+            .and_then(|v| v.get("uuid").and_then(|u| u.as_str()).map(str::to_string))
+            .is_some_and(|u| u == *uuid)
     }
 
     /// POST /live until it succeeds (transient failures retried forever).
@@ -618,19 +640,35 @@ impl Worker {
     fn publish_counters(&self) {
         let c = &self.cursor;
         let (sent, skipped, redactions) = (c.messages_sent, c.lines_skipped, c.redactions);
+        let repaired = c.lines_repaired;
         let lag = std::fs::metadata(&self.spec.file)
             .map(|m| m.len().saturating_sub(c.offset))
             .unwrap_or(0);
         self.status(|p| {
             p.messages_sent = sent;
             p.lines_skipped = skipped;
+            p.lines_repaired = repaired;
             p.redactions = redactions;
             p.lag_bytes = lag;
         });
     }
 
+    /// Read the transcript again from its start; a server without uuid
+    /// idempotency is not sent again what it already counts.
+    fn rewind(&mut self) {
+        self.cursor.rewind();
+        if self.live.as_ref().is_some_and(|l| !l.idempotent) {
+            self.skip = self.cursor.server_count.max(0) as u64;
+        }
+    }
+
     /// Read and deliver everything complete in the transcript.
     async fn pump(&mut self) -> Result<(), Stop> {
+        if self.cursor.offset > 0 && !self.remembered_line_intact() {
+            tracing::warn!(session = %self.spec.session, server = %self.spec.server,
+                "the transcript was rewritten; re-reading it from the start");
+            self.rewind();
+        }
         loop {
             let chunk = match tail::read_lines(
                 &self.spec.file,
@@ -647,10 +685,7 @@ impl Worker {
             if chunk.reset {
                 tracing::warn!(session = %self.spec.session, server = %self.spec.server,
                     "the transcript was truncated or replaced; re-reading it from the start");
-                self.cursor.rewind();
-                if self.live.as_ref().is_some_and(|l| !l.idempotent) {
-                    self.skip = self.cursor.server_count.max(0) as u64;
-                }
+                self.rewind();
             }
             if self.cursor.file_id != chunk.id {
                 self.cursor.file_id = chunk.id;
@@ -664,7 +699,7 @@ impl Worker {
                 return Ok(());
             };
             let shapes = self.features().await?.shapes;
-            let items = stream::parse(chunk.lines, shapes);
+            let items = stream::parse(chunk.lines, shapes, &self.spec.session);
             self.deliver(items, redactor).await?;
         }
     }
@@ -763,7 +798,7 @@ impl Worker {
             let Some(redactor) = self.ready_to_send().await? else {
                 return Ok(());
             };
-            let items = stream::parse_agent(chunk.lines, shapes, &agent);
+            let items = stream::parse_agent(chunk.lines, shapes, &agent, &self.spec.session);
             self.source = Source::Agent(id.to_string());
             self.deliver(items, redactor).await?;
         }
@@ -867,11 +902,11 @@ impl Worker {
                             let size = serde_json::to_vec(&items[idx[0]].msg)
                                 .map(|v| v.len())
                                 .unwrap_or(0);
-                            if size <= 1024 {
-                                let bad = &mut items[idx[0]];
-                                tracing::warn!(line = bad.line_no, "the server refuses even a minimal message (413); skipped line {}", bad.line_no);
-                                bad.msg = None;
-                                bad.malformed = true;
+                            if size <= MIN_TRUNCATED_BYTES {
+                                // Too small to be too large: a proxy or a
+                                // server in trouble. Wait and retry as for
+                                // 5xx; the line is never skipped.
+                                self.backoff(&e).await?;
                             } else {
                                 self.shrink(&mut items[idx[0]], size / 2);
                             }
@@ -945,6 +980,11 @@ impl Worker {
             return;
         };
         for item in items {
+            if item.repaired && item.msg.is_some() {
+                self.cursor.lines_repaired += 1;
+                tracing::warn!(session = %self.spec.session, line = item.line_no,
+                    "line {} holds bytes that are not text; sent with U+FFFD in their place", item.line_no);
+            }
             if item.malformed {
                 self.cursor.lines_skipped += 1;
                 if item.msg.is_none() {
@@ -984,7 +1024,11 @@ impl Worker {
     /// Record a transient failure and wait (full jitter) before retrying.
     async fn backoff(&mut self, err: &ApiError) -> Result<(), Stop> {
         self.attempt = self.attempt.saturating_add(1);
-        let delay = stream::backoff(self.attempt);
+        // A server that says when to come back is believed, within bounds.
+        let delay = match err.retry_after() {
+            Some(asked) => asked.clamp(stream::MIN_BACKOFF, MAX_RETRY_AFTER),
+            None => stream::backoff(self.attempt),
+        };
         tracing::warn!(session = %self.spec.session, server = %self.spec.server,
             attempt = self.attempt, "{err}; retrying in {delay:?}");
         let text = err.to_string();
