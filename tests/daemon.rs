@@ -1283,3 +1283,65 @@ fn a_transcript_rewritten_in_place_with_longer_content_is_read_again() {
     expected.extend((0..61).map(|i| format!("{session}-r{i}")));
     assert_stored_exactly(&env, &server, &session, &id, &expected);
 }
+
+#[test]
+fn daemon_status_shows_a_shares_file_it_cannot_read() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    let (session, _path, _daemon) = stream_new_session(&env, &repo, &server, 2);
+    server_id(&env, &session, &server.url);
+    std::fs::write(env.openctl_home.join("shared-sessions.json"), "{ not json").unwrap();
+    let errors = wait_for("the problem in daemon status", LONG, || {
+        let st = daemon_status(&env);
+        let e = st["file_errors"]["shared-sessions.json"]
+            .as_str()?
+            .to_string();
+        Some(e)
+    });
+    assert!(errors.contains("shared-sessions.json"), "{errors}");
+    let text = env.ok(&["daemon", "status"]);
+    assert!(text.contains("problem: shared-sessions.json:"), "{text}");
+    // Still streaming what it had.
+    assert_eq!(
+        daemon_pair(&env, &session, &server.url).unwrap()["state"],
+        "streaming"
+    );
+}
+
+#[test]
+fn a_client_id_removed_while_the_daemon_runs_is_written_back_and_never_replaced() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    let (session, path, daemon) = stream_new_session(&env, &repo, &server, 2);
+    server_id(&env, &session, &server.url);
+    let file = env.openctl_home.join("client-id");
+    let id = std::fs::read_to_string(&file).expect("client-id");
+    std::fs::remove_file(&file).unwrap();
+    let back = wait_for("the daemon to write the identity back", LONG, || {
+        std::fs::read_to_string(&file).ok()
+    });
+    assert_eq!(back, id);
+
+    // Without a daemon, a missing identity with shares recorded is an
+    // error, not a first run.
+    drop(daemon);
+    std::fs::remove_file(&file).unwrap();
+    let out = env
+        .cmd(&["session", "share", &session, "-s", &server.url])
+        .current_dir(&repo)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        crate::common::stderr(&out)
+    );
+    let err = crate::common::stderr(&out);
+    assert!(
+        err.contains("client-id is missing") && err.contains("1 session(s)"),
+        "{err}"
+    );
+    assert!(!file.exists(), "no new identity was minted");
+    assert!(path.exists());
+}

@@ -433,6 +433,60 @@ fn unshare_completes_and_delete_removes() {
 }
 
 #[test]
+fn delete_after_the_daemon_recreated_a_lost_session_deletes_the_copy_that_exists() {
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let server = TestServer::start(&env);
+    let p = project(&env, &[S1], 1);
+    let first = id_of(&stdout(&share_cmd(
+        &env,
+        &p,
+        &server,
+        &[S1, "--allow-repo"],
+    )));
+    // The server loses the session; the next line makes the daemon
+    // re-create it under a new id.
+    let client_id = std::fs::read_to_string(env.openctl_home.join("client-id")).unwrap();
+    let res = reqwest::blocking::Client::new()
+        .delete(server.api(&format!("/api/sessions/{first}")))
+        .header("x-openctl-client-id", client_id.trim())
+        .send()
+        .unwrap();
+    assert!(res.status().is_success());
+    let path = env.project_dir(&p).join(format!("{S1}.jsonl"));
+    append(&path, &[user_line("again", &p, "one more")]);
+    let second = wait_for(
+        "the share to name the re-created session",
+        Duration::from_secs(30),
+        || {
+            let v = env.read_json("shared-sessions.json");
+            v["sessions"][S1]["serverSessions"][server.url.as_str()]["sessionId"]
+                .as_str()
+                .filter(|id| *id != first)
+                .map(str::to_string)
+        },
+    );
+    wait_for(
+        "the copy to hold every line",
+        Duration::from_secs(30),
+        || (messages(&server, &second).len() == 3).then_some(()),
+    );
+    let out = env
+        .cmd(&["session", "unshare", S1, "--delete"])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("deleted") && !err.contains("already gone"),
+        "{err}"
+    );
+    let gone = reqwest::blocking::get(server.api(&format!("/api/sessions/{second}"))).unwrap();
+    assert_eq!(gone.status().as_u16(), 404, "no copy stays readable");
+}
+
+#[test]
 fn session_list_shows_url_and_state() {
     let env = TestEnv::new();
     let _daemon = DaemonGuard { env: &env };

@@ -64,6 +64,9 @@ fn show_status(args: &DaemonStatusArgs) -> Result<()> {
     if let Some(err) = &st.redaction_error {
         output::println(format!("redaction: {err}"))?;
     }
+    for (file, err) in &st.file_errors {
+        output::println(format!("problem: {file}: {err}"))?;
+    }
     let shared: Vec<&status::PairStatus> = st.sessions.iter().filter(|p| p.shared).collect();
     if shared.is_empty() {
         output::println("no shared sessions")?;

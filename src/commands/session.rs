@@ -483,7 +483,16 @@ pub fn unshare(args: &UnshareArgs) -> Result<()> {
             .filter(|p| pair_done(Some(p)));
         let api = http.server(server, cfg.token(server));
         let (ok, outcome) = if args.delete {
-            delete_on_server(&api, server_session_id.as_deref(), &mut failure)?
+            let streamed = status
+                .as_ref()
+                .and_then(|s| s.pair(&uuid, server))
+                .and_then(|p| p.server_session_id.clone());
+            let known: Vec<&str> = server_session_id
+                .iter()
+                .chain(streamed.iter())
+                .map(String::as_str)
+                .collect();
+            delete_on_server(&api, &uuid, &known, &mut failure)?
         } else {
             match pair {
                 Some(p) if p.state == PairState::Complete && p.last_error.is_none() => {
@@ -567,7 +576,7 @@ fn delete_unshared(uuid: &str, server: Option<String>, args: &UnshareArgs) -> Re
     let mut failure = None;
     let (ok, outcome, id) = match found.session {
         Some(info) => {
-            let (ok, outcome) = delete_on_server(&api, Some(&info.id), &mut failure)?;
+            let (ok, outcome) = delete_on_server(&api, uuid, &[&info.id], &mut failure)?;
             (ok, outcome, Some(info.id))
         }
         None => (true, "not shared, and not on this server".to_string(), None),
@@ -650,25 +659,52 @@ fn complete_on_server(
 }
 
 /// `DELETE` the server session. Returns (ok, what happened).
+/// Delete session `uuid` on a server: every copy known to exist there —
+/// the id the share recorded, the one the daemon streams to (it re-creates
+/// a session that was lost), and the one the server finds by the Claude
+/// session id — so "deleted" is never said while a copy stays readable.
 fn delete_on_server(
     api: &api_client::ServerApi,
-    server_session_id: Option<&str>,
+    uuid: &str,
+    known: &[&str],
     failure: &mut Option<anyhow::Error>,
 ) -> Result<(bool, String)> {
-    let Some(id) = server_session_id else {
+    let retry = "once the server answers, run the same `openctl session unshare --delete` again";
+    let mut ids: Vec<String> = known.iter().map(|s| s.to_string()).collect();
+    match api_client::block_on(api.lookup(uuid))? {
+        Ok(found) => ids.extend(found.session.map(|s| s.id)),
+        // Another identity's session of the same id is not ours to delete.
+        Err(e) if matches!(e.status(), Some(403 | 404)) => {}
+        Err(e) => {
+            let text = format!("not deleted: {e} ({retry})");
+            failure.get_or_insert(e.into_cli());
+            return Ok((false, text));
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
         return Ok((
             true,
-            "removed; nothing to delete (no server session recorded)".to_string(),
+            "removed; nothing to delete (not on the server)".to_string(),
         ));
-    };
-    Ok(match api_client::block_on(api.delete(id))? {
-        Ok(()) => (true, "deleted".to_string()),
-        Err(e) if e.status() == Some(404) => (true, "deleted (it was already gone)".to_string()),
-        Err(e) => {
-            let text = format!("not deleted: {e} (once the server answers, run the same `openctl session unshare --delete` again)");
-            failure.get_or_insert(e.into_cli());
-            (false, text)
+    }
+    let mut deleted = 0;
+    for id in &ids {
+        match api_client::block_on(api.delete(id))? {
+            Ok(()) => deleted += 1,
+            Err(e) if e.status() == Some(404) => {}
+            Err(e) => {
+                let text = format!("not deleted: {e} ({retry})");
+                failure.get_or_insert(e.into_cli());
+                return Ok((false, text));
+            }
         }
+    }
+    Ok(if deleted > 0 {
+        (true, "deleted".to_string())
+    } else {
+        (true, "deleted (it was already gone)".to_string())
     })
 }
 

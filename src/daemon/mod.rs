@@ -184,6 +184,7 @@ async fn serve(home: PathBuf, http: Http) -> Result<()> {
             shared::ABANDON_FILE,
             config::FILE,
             crate::redact::FILE,
+            crate::client_id::FILE,
         ],
         home_changed.clone(),
     )?;

@@ -106,9 +106,10 @@ pub async fn supervise(
 impl Supervisor {
     fn reconcile(&mut self) {
         let home = self.ctx.home.clone();
+        self.keep_client_id(&home);
         let (config, config_bytes) = match read_config(&home) {
             Ok(c) => {
-                self.reported.remove(config::FILE);
+                self.fixed(config::FILE);
                 c
             }
             Err(e) => {
@@ -129,9 +130,25 @@ impl Supervisor {
                 return;
             }
         };
-        self.reported.remove(shared::FILE);
-        let shares_bytes = std::fs::read(shares_file.path()).unwrap_or_default();
-        let generation = fingerprint(&[&shares_bytes, &config_bytes]);
+        self.fixed(shared::FILE);
+        // What the user changes (not the server session ids the daemon
+        // itself records): a failed pair is tried again when this changes.
+        let shares_text: String = shares
+            .values()
+            .map(|s| {
+                format!(
+                    "{}\0{}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}\n",
+                    s.uuid,
+                    s.file_path.display(),
+                    s.servers,
+                    s.shared_at,
+                    s.server_shared_at,
+                    s.ended_at,
+                    s.project_path
+                )
+            })
+            .collect();
+        let generation = fingerprint(&[shares_text.as_bytes(), &config_bytes]);
 
         let mut desired: BTreeMap<Key, (PairSpec, Marks)> = BTreeMap::new();
         for share in shares.values() {
@@ -250,7 +267,7 @@ impl Supervisor {
         let file = JsonFile::new(self.ctx.home.join(shared::ABANDON_FILE));
         match file.read() {
             Ok(map) => {
-                self.reported.remove(shared::ABANDON_FILE);
+                self.fixed(shared::ABANDON_FILE);
                 shared::abandoned(&map)
             }
             Err(e) => {
@@ -289,10 +306,43 @@ impl Supervisor {
     }
 
     /// Log an error about `file` once (not on every periodic re-check).
+    /// The identity this daemon streams with must stay on disk: a
+    /// `client-id` removed while it runs is written back (the next `share`
+    /// would otherwise mint a new identity and lose the sessions shared so
+    /// far).
+    fn keep_client_id(&mut self, home: &Path) {
+        let path = home.join(crate::client_id::FILE);
+        if path.exists() {
+            return;
+        }
+        match crate::state::write_atomic(&path, self.ctx.http.client_id().as_bytes()) {
+            Ok(()) => {
+                tracing::warn!(path = %path.display(), "client-id was removed while the daemon runs; written back");
+                self.fixed(crate::client_id::FILE);
+            }
+            Err(e) => self.report(
+                crate::client_id::FILE,
+                format!(
+                    "{} is missing and cannot be written back: {e:#}",
+                    path.display()
+                ),
+            ),
+        }
+    }
+
+    /// Say once what is wrong with `file` (in the log and in `daemon
+    /// status`), until it is fixed.
     fn report(&mut self, file: &'static str, message: String) {
         if self.reported.get(file) != Some(&message) {
             tracing::error!("{message}");
+            self.ctx.board.set_file_error(file, Some(message.clone()));
             self.reported.insert(file, message);
+        }
+    }
+
+    fn fixed(&mut self, file: &'static str) {
+        if self.reported.remove(file).is_some() {
+            self.ctx.board.set_file_error(file, None);
         }
     }
 

@@ -91,6 +91,11 @@ pub struct Status {
     /// to servers with redaction on meanwhile.
     #[serde(default)]
     pub redaction_error: Option<String>,
+    /// Files of the openctl home the daemon cannot use as they are (a
+    /// `shared-sessions.json` that does not parse, a log it cannot
+    /// write), with why.
+    #[serde(default)]
+    pub file_errors: BTreeMap<String, String>,
     pub sessions: Vec<PairStatus>,
 }
 
@@ -112,6 +117,8 @@ struct Snapshot {
     started_at: u64,
     #[serde(default)]
     redaction_error: Option<String>,
+    #[serde(default)]
+    file_errors: BTreeMap<String, String>,
     sessions: Vec<PairStatus>,
 }
 
@@ -126,6 +133,7 @@ struct Inner {
     pid: u32,
     started_at: u64,
     redaction_error: Option<String>,
+    file_errors: BTreeMap<String, String>,
     pairs: BTreeMap<(String, String), PairStatus>,
     /// Order in which pairs stopped being shared, oldest first.
     unshared: Vec<(String, String)>,
@@ -142,6 +150,7 @@ impl Board {
                 pid: std::process::id(),
                 started_at,
                 redaction_error: None,
+                file_errors: BTreeMap::new(),
                 pairs: BTreeMap::new(),
                 unshared: Vec::new(),
             })),
@@ -208,6 +217,21 @@ impl Board {
         self.dirty.notify_one();
     }
 
+    /// Set (or clear) what is wrong with `file` of the openctl home.
+    pub fn set_file_error(&self, file: &str, error: Option<String>) {
+        {
+            let mut inner = self.lock();
+            if inner.file_errors.get(file) == error.as_ref() {
+                return;
+            }
+            match error {
+                Some(e) => inner.file_errors.insert(file.to_string(), e),
+                None => inner.file_errors.remove(file),
+            };
+        }
+        self.dirty.notify_one();
+    }
+
     /// Wait until something changed since the last write.
     pub async fn changed(&self) {
         self.dirty.notified().await;
@@ -220,6 +244,7 @@ impl Board {
             version: env!("CARGO_PKG_VERSION").to_string(),
             started_at: inner.started_at,
             redaction_error: inner.redaction_error.clone(),
+            file_errors: inner.file_errors.clone(),
             sessions: inner.pairs.values().cloned().collect(),
         }
     }
@@ -251,6 +276,7 @@ pub fn read_status_in(home: &Path) -> Result<Status> {
             version: None,
             uptime_s: None,
             redaction_error: None,
+            file_errors: BTreeMap::new(),
             sessions: Vec::new(),
         });
     };
@@ -266,6 +292,7 @@ pub fn read_status_in(home: &Path) -> Result<Status> {
             version: Some(s.version),
             uptime_s: Some(now.saturating_sub(s.started_at)),
             redaction_error: s.redaction_error,
+            file_errors: s.file_errors,
             sessions: s.sessions,
         },
         None => Status {
@@ -274,6 +301,7 @@ pub fn read_status_in(home: &Path) -> Result<Status> {
             version: holder.version,
             uptime_s: None,
             redaction_error: None,
+            file_errors: BTreeMap::new(),
             sessions: Vec::new(),
         },
     })

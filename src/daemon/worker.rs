@@ -590,6 +590,16 @@ impl Worker {
                 tracing::warn!(session = %self.spec.session, server = %self.spec.server,
                     new_id = %id, "the server session changed; sending the transcript from the start");
             }
+            if self.spec.server_session_id.as_deref() != Some(id.as_str()) {
+                // The share names the session that exists now (an unshare
+                // --delete must delete this one).
+                if let Err(e) =
+                    crate::shared::record_server_session(&self.spec.session, &self.spec.server, &id)
+                {
+                    tracing::warn!(session = %self.spec.session, server = %self.spec.server,
+                        "cannot record the new server session in shared-sessions.json: {e:#}");
+                }
+            }
             self.cursor.rewind();
             self.cursor.server_count = 0;
             self.cursor.title_sent = false;
