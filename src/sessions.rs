@@ -3,7 +3,7 @@
 //! session of the current project).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 
@@ -241,38 +241,19 @@ pub const CWD_WAIT: Duration = Duration::from_secs(3);
 /// project directory name (the check Claude Code's own layout allows);
 /// never a guess that fails it.
 pub fn session_cwd(path: &Path, wait: Duration) -> Option<String> {
-    if let Some(cwd) = transcript::first_cwd(path) {
-        return Some(cwd);
-    }
-    let deadline = Instant::now() + wait;
-    let (tx, rx) = std::sync::mpsc::channel();
-    // Without a watcher (no inotify left) the wait still ends at the
-    // deadline, checking the file on each timeout.
-    let watcher = notify::recommended_watcher(move |_| {
-        let _ = tx.send(());
-    })
-    .and_then(|mut w| {
-        use notify::Watcher;
-        w.watch(path, notify::RecursiveMode::NonRecursive)
-            .map(|()| w)
-    })
-    .ok();
-    let tick = if watcher.is_some() {
-        wait
-    } else {
-        Duration::from_millis(50)
+    let found = match (path.parent(), path.file_name().and_then(|n| n.to_str())) {
+        (Some(dir), Some(name)) => {
+            crate::daemon::status::wait_for_files(dir, &[name], wait, &mut || {
+                Ok(transcript::first_cwd(path))
+            })
+            .ok()
+            .flatten()
+        }
+        _ => transcript::first_cwd(path),
     };
-    loop {
-        if let Some(cwd) = transcript::first_cwd(path) {
-            return Some(cwd);
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        let _ = rx.recv_timeout(left.min(tick));
+    if found.is_some() {
+        return found;
     }
-    drop(watcher);
     let own = std::env::current_dir().ok()?;
     let own = own.to_str()?;
     let project = path.parent()?.file_name()?.to_str()?;

@@ -1345,3 +1345,80 @@ fn a_client_id_removed_while_the_daemon_runs_is_written_back_and_never_replaced(
     assert!(!file.exists(), "no new identity was minted");
     assert!(path.exists());
 }
+
+#[test]
+fn a_log_that_cannot_be_written_never_stops_the_daemon() {
+    // A file size limit stands in for a full disk (no root needed): every
+    // write to the full log fails, as on a full disk.
+    const LIMIT: u64 = 256 * 1024;
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    write_config(&env, &[&server.url], REPO_ID, json!({}));
+    let session = new_uuid();
+    let path = env.write_session(&repo, &session, &lines(&session, &repo, 0, 2));
+    write_shares(&env, &[(&session, &path, &[&server.url])]);
+    std::fs::write(
+        env.openctl_home.join("daemon.log"),
+        vec![b'#'; LIMIT as usize],
+    )
+    .unwrap();
+    let mut start = env.cmd(&["daemon", "start"]);
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: setrlimit is async-signal-safe.
+        unsafe {
+            start.pre_exec(|| {
+                let lim = libc::rlimit {
+                    rlim_cur: LIMIT,
+                    rlim_max: LIMIT,
+                };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let out = start.output().unwrap();
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    let _daemon = DaemonGuard { env: &env };
+    let id = server_id(&env, &session, &server.url);
+    append(&path, &lines(&session, &repo, 2, 3));
+    assert_stored_exactly(&env, &server, &session, &id, &ids(&session, 0..5));
+    let why = wait_for("the dropped log lines in daemon status", LONG, || {
+        let st = daemon_status(&env);
+        (st["running"] == true)
+            .then(|| st["file_errors"]["daemon.log"].as_str().map(str::to_string))
+            .flatten()
+    });
+    assert!(why.contains("could not be written"), "{why}");
+    assert_eq!(
+        std::fs::metadata(env.openctl_home.join("daemon.log"))
+            .unwrap()
+            .len(),
+        LIMIT,
+        "nothing more was written to the full log"
+    );
+}
+
+#[test]
+fn without_inotify_the_daemon_polls_says_so_and_still_stops() {
+    let (mut env, repo) = setup();
+    // As where inotify is exhausted or a file system sends no events.
+    env.env.push(("OPENCTL_WATCH".into(), "poll".into()));
+    let server = TestServer::start(&env);
+    let (session, path, daemon) = stream_new_session(&env, &repo, &server, 2);
+    let id = server_id(&env, &session, &server.url);
+    append(&path, &lines(&session, &repo, 2, 2));
+    assert_stored_exactly(&env, &server, &session, &id, &ids(&session, 0..4));
+    let why = daemon_status(&env)["file_errors"]["file watching"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(why.contains("polled"), "{why}");
+    assert!(env
+        .ok(&["daemon", "status"])
+        .contains("problem: file watching:"));
+    drop(daemon);
+    assert_eq!(daemon_status(&env)["running"], false, "stop works");
+}

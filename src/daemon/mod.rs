@@ -134,6 +134,12 @@ pub fn run_foreground() -> Result<()> {
     unsafe {
         libc::umask(0o077);
     }
+    // A file size limit must not kill the daemon: a write over it fails
+    // (and is counted for the log) instead of raising SIGXFSZ.
+    // SAFETY: ignoring a signal changes only this process's disposition.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     memory::keep_heap_small();
     let home = paths::ensure_openctl_home()?;
     let Some(lock) = lock::acquire(&home)? else {
@@ -433,7 +439,15 @@ fn wait_ready(home: &Path, pid: u32, mut child: Option<&mut Child>) -> Result<u3
 
 fn start_failure(home: &Path, what: &str) -> anyhow::Error {
     let log_path = log::path(home);
-    let tail = log::tail(&log_path, LOG_TAIL_ON_FAILURE).unwrap_or_default();
+    // Log lines are short; anything else in the file is shown cut.
+    let tail: Vec<String> = log::tail(&log_path, LOG_TAIL_ON_FAILURE)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|l| match l.char_indices().nth(300) {
+            Some((at, _)) => format!("{}…", &l[..at]),
+            None => l,
+        })
+        .collect();
     let mut message = what.to_string();
     if !tail.is_empty() {
         message.push_str(&format!(

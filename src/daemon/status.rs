@@ -244,7 +244,20 @@ impl Board {
             version: env!("CARGO_PKG_VERSION").to_string(),
             started_at: inner.started_at,
             redaction_error: inner.redaction_error.clone(),
-            file_errors: inner.file_errors.clone(),
+            file_errors: {
+                let mut errors = inner.file_errors.clone();
+                if let Some(why) = super::watch::degraded() {
+                    errors.insert("file watching".to_string(), why);
+                }
+                let dropped = super::log::dropped();
+                if dropped > 0 {
+                    errors.insert(
+                        super::log::FILE.to_string(),
+                        format!("{dropped} log line(s) could not be written (disk full or over a file size limit); streaming goes on"),
+                    );
+                }
+                errors
+            },
             sessions: inner.pairs.values().cloned().collect(),
         }
     }
@@ -363,17 +376,19 @@ pub fn wait_for_files<T>(
     use notify::Watcher;
     let deadline = Instant::now() + timeout;
     let (tx, rx) = std::sync::mpsc::channel();
-    paths::ensure_private_dir(dir)?;
     let names: Vec<std::ffi::OsString> = names.iter().map(std::ffi::OsString::from).collect();
-    let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+    // Without a watch (no inotify left, a directory that does not exist
+    // yet) the wait still works: it re-checks every 250 ms.
+    let watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
         if wakes(&ev, &names) {
             let _ = tx.send(());
         }
     })
-    .context("cannot watch files")?;
-    watcher
-        .watch(dir, notify::RecursiveMode::NonRecursive)
-        .with_context(|| format!("cannot watch {}", dir.display()))?;
+    .and_then(|mut w| {
+        w.watch(dir, notify::RecursiveMode::NonRecursive)
+            .map(|()| w)
+    })
+    .ok();
     loop {
         if let Some(v) = check()? {
             return Ok(Some(v));
@@ -383,7 +398,9 @@ pub fn wait_for_files<T>(
             return Ok(None);
         }
         let wait = (deadline - now).min(Duration::from_millis(250));
-        if rx.recv_timeout(wait).is_ok() {
+        if watcher.is_none() {
+            std::thread::sleep(wait);
+        } else if rx.recv_timeout(wait).is_ok() {
             // Drain the burst an atomic write causes before re-checking.
             while rx.try_recv().is_ok() {}
         }
