@@ -22,6 +22,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{CliError, Exit};
+use crate::identity::Identity;
 use crate::wire::{
     self, AppendResponse, CompleteRequest, CompleteResponse, DiffResponse, Health, LiveRequest,
     LiveResponse, LookupResponse, Message, PatchRequest, SessionDetail,
@@ -126,26 +127,15 @@ pub struct Live {
     pub url: String,
 }
 
-/// A reusable HTTP client carrying this machine's identity.
+/// A reusable HTTP client (connection pool); the identity is per server.
 #[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
-    client_id: String,
 }
 
 impl Http {
-    /// A client identified by `~/.openctl/client-id` (created if missing).
     pub fn new() -> anyhow::Result<Http> {
-        let client_id = crate::client_id::get_or_create()?;
-        Http::with_client_id(client_id)
-    }
-
-    pub fn with_client_id(client_id: String) -> anyhow::Result<Http> {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            wire::CLIENT_ID_HEADER,
-            HeaderValue::from_str(&client_id).context("the client id is not a valid header")?,
-        );
         let ua = HeaderValue::from_str(&wire::user_agent()).context("invalid user agent")?;
         headers.insert(USER_AGENT, ua);
         let client = reqwest::Client::builder()
@@ -157,19 +147,23 @@ impl Http {
             .tcp_nodelay(true)
             .build()
             .context("cannot build the HTTP client")?;
-        Ok(Http { client, client_id })
+        Ok(Http { client })
     }
 
-    pub fn client_id(&self) -> &str {
-        &self.client_id
+    /// Bind to `server` (a normalized URL) with an optional bearer token,
+    /// as this machine's identity for that server (made on first use).
+    pub fn server(&self, server: &str, token: Option<String>) -> anyhow::Result<ServerApi> {
+        let identity = crate::identity::for_server(server)?;
+        Ok(self.server_as(server, token, identity))
     }
 
-    /// Bind to `server` (a normalized URL) with an optional bearer token.
-    pub fn server(&self, server: &str, token: Option<String>) -> ServerApi {
+    /// Bind to `server` as `identity`.
+    pub fn server_as(&self, server: &str, token: Option<String>, identity: Identity) -> ServerApi {
         ServerApi {
             http: self.clone(),
             base: server.trim_end_matches('/').to_string(),
             token,
+            identity,
         }
     }
 }
@@ -180,6 +174,7 @@ pub struct ServerApi {
     http: Http,
     base: String,
     token: Option<String>,
+    identity: Identity,
 }
 
 impl ServerApi {
@@ -192,8 +187,18 @@ impl ServerApi {
         format!("{}{path}", self.base)
     }
 
+    /// The client id this machine shows this server.
+    pub fn client_id(&self) -> &str {
+        &self.identity.client_id
+    }
+
     fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
-        let mut req = self.http.client.request(method, url);
+        let mut req = self
+            .http
+            .client
+            .request(method, url)
+            .header(wire::CLIENT_ID_HEADER, &self.identity.client_id)
+            .header(wire::WRITE_TOKEN_HEADER, &self.identity.write_token);
         if let Some(token) = &self.token {
             req = req.header(AUTHORIZATION, format!("Bearer {token}"));
         }
@@ -511,8 +516,14 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
-        let http = Http::with_client_id(uuid::Uuid::new_v4().to_string()).unwrap();
-        let api = http.server(&format!("http://127.0.0.1:{port}"), None);
+        let identity = Identity {
+            client_id: uuid::Uuid::new_v4().to_string(),
+            write_token: "t".into(),
+        };
+        let api =
+            Http::new()
+                .unwrap()
+                .server_as(&format!("http://127.0.0.1:{port}"), None, identity);
         let err = block_on(api.health()).unwrap().unwrap_err();
         assert!(matches!(err, ApiError::Unreachable { .. }), "{err}");
     }

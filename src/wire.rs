@@ -6,6 +6,9 @@ use serde_json::Value;
 
 /// Header that carries the client's identity.
 pub const CLIENT_ID_HEADER: &str = "x-openctl-client-id";
+/// Ours: the secret that proves the client id on writes (see
+/// [`crate::identity`]); the reference server ignores it.
+pub const WRITE_TOKEN_HEADER: &str = "x-openctl-write-token";
 /// The only harness this version sends.
 pub const HARNESS_CLAUDE_CODE: &str = "claude-code";
 /// Title sent until one is derived from the transcript.

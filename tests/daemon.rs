@@ -438,12 +438,14 @@ fn an_unshared_session_of_an_allowed_repo_never_reaches_the_server() {
     append(&shared_path, &lines(&shared, &repo, 3, 2));
     assert_stored_exactly(&env, &server, &shared, &id, &ids(&shared, 0..5));
 
-    let client_id = std::fs::read_to_string(env.openctl_home.join("client-id")).expect("client id");
-    let res = reqwest::blocking::Client::new()
-        .get(server.api(&format!("/api/sessions?claude_session_id={private}")))
-        .header("X-Openctl-Client-ID", client_id.trim())
-        .send()
-        .expect("lookup");
+    let res = crate::common::as_owner(
+        &env,
+        &server,
+        reqwest::Method::GET,
+        &format!("/api/sessions?claude_session_id={private}"),
+    )
+    .send()
+    .expect("lookup");
     let body: Value = res.json().expect("lookup json");
     assert_eq!(body["session"], Value::Null, "{body}");
     assert!(daemon_pair(&env, &private, &server.url).is_none());
@@ -1309,21 +1311,21 @@ fn daemon_status_shows_a_shares_file_it_cannot_read() {
 }
 
 #[test]
-fn a_client_id_removed_while_the_daemon_runs_is_written_back_and_never_replaced() {
+fn identities_removed_while_the_daemon_runs_are_written_back_and_never_replaced() {
     let (env, repo) = setup();
     let server = TestServer::start(&env);
     let (session, path, daemon) = stream_new_session(&env, &repo, &server, 2);
     server_id(&env, &session, &server.url);
-    let file = env.openctl_home.join("client-id");
-    let id = std::fs::read_to_string(&file).expect("client-id");
+    let file = env.openctl_home.join("identities.json");
+    let before = std::fs::read(&file).expect("identities.json");
     std::fs::remove_file(&file).unwrap();
-    let back = wait_for("the daemon to write the identity back", LONG, || {
-        std::fs::read_to_string(&file).ok()
+    let back = wait_for("the daemon to write the identities back", LONG, || {
+        std::fs::read(&file).ok()
     });
-    assert_eq!(back, id);
+    assert_eq!(back, before);
 
-    // Without a daemon, a missing identity with shares recorded is an
-    // error, not a first run.
+    // Without a daemon, a missing identity for a server that holds this
+    // machine's sessions is an error, not a first run.
     drop(daemon);
     std::fs::remove_file(&file).unwrap();
     let out = env
@@ -1339,7 +1341,7 @@ fn a_client_id_removed_while_the_daemon_runs_is_written_back_and_never_replaced(
     );
     let err = crate::common::stderr(&out);
     assert!(
-        err.contains("client-id is missing") && err.contains("1 session(s)"),
+        err.contains("has no identity for") && err.contains("1 session(s)"),
         "{err}"
     );
     assert!(!file.exists(), "no new identity was minted");

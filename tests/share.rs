@@ -117,14 +117,16 @@ fn reshare_returns_the_same_url_and_json_describes_it() {
     assert_eq!(a["server_session_id"], b["server_session_id"]);
     assert_eq!(b["resumed"], true);
     // One server session for the claude session.
-    let client_id = std::fs::read_to_string(env.openctl_home.join("client-id")).unwrap();
-    let lookup: serde_json::Value = reqwest::blocking::Client::new()
-        .get(server.api(&format!("/api/sessions?claude_session_id={S1}")))
-        .header("x-openctl-client-id", client_id)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let lookup: serde_json::Value = as_owner(
+        &env,
+        &server,
+        reqwest::Method::GET,
+        &format!("/api/sessions?claude_session_id={S1}"),
+    )
+    .send()
+    .unwrap()
+    .json()
+    .unwrap();
     assert_eq!(lookup["session"]["id"], a["server_session_id"]);
 }
 
@@ -146,17 +148,8 @@ fn denied_repo_uploads_nothing_and_allow_repo_shares() {
     );
     assert!(err.contains("openctl repo allow"), "{err}");
     assert!(stdout(&out).is_empty());
-    let client_id = std::fs::read_to_string(env.openctl_home.join("client-id"));
-    if let Ok(client_id) = client_id {
-        let lookup: serde_json::Value = reqwest::blocking::Client::new()
-            .get(server.api(&format!("/api/sessions?claude_session_id={S1}")))
-            .header("x-openctl-client-id", client_id)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        assert!(lookup["session"].is_null(), "{lookup}");
-    }
+    // Nothing was sent: not even an identity for that server was made.
+    assert!(!env.openctl_home.join("identities.json").exists());
     assert!(!env.openctl_home.join("shared-sessions.json").exists());
 
     let out = share_cmd(&env, &p, &server, &[S1, "--allow-repo"]);
@@ -446,12 +439,14 @@ fn delete_after_the_daemon_recreated_a_lost_session_deletes_the_copy_that_exists
     )));
     // The server loses the session; the next line makes the daemon
     // re-create it under a new id.
-    let client_id = std::fs::read_to_string(env.openctl_home.join("client-id")).unwrap();
-    let res = reqwest::blocking::Client::new()
-        .delete(server.api(&format!("/api/sessions/{first}")))
-        .header("x-openctl-client-id", client_id.trim())
-        .send()
-        .unwrap();
+    let res = as_owner(
+        &env,
+        &server,
+        reqwest::Method::DELETE,
+        &format!("/api/sessions/{first}"),
+    )
+    .send()
+    .unwrap();
     assert!(res.status().is_success());
     let path = env.project_dir(&p).join(format!("{S1}.jsonl"));
     append(&path, &[user_line("again", &p, "one more")]);

@@ -170,7 +170,7 @@ pub fn share(args: &ShareArgs) -> Result<()> {
     // Step 3: create (or resume) the session on the server.
     let cfg = Config::load()?;
     let http = Http::new()?;
-    let api = http.server(server, cfg.token(server));
+    let api = http.server(server, cfg.token(server))?;
     let mut title = prepared.title().to_string();
     if cfg.redact(server) {
         Redactor::load(&crate::paths::openctl_home()?)?.redact_string(&mut title, "title");
@@ -481,7 +481,7 @@ pub fn unshare(args: &UnshareArgs) -> Result<()> {
             .as_ref()
             .and_then(|s| s.pair(&uuid, server))
             .filter(|p| pair_done(Some(p)));
-        let api = http.server(server, cfg.token(server));
+        let api = http.server(server, cfg.token(server))?;
         let (ok, outcome) = if args.delete {
             let streamed = status
                 .as_ref()
@@ -571,7 +571,7 @@ fn delete_unshared(uuid: &str, server: Option<String>, args: &UnshareArgs) -> Re
         None => config::resolve_server(None, &cfg)?,
     };
     let http = Http::new()?;
-    let api = http.server(&server, cfg.token(&server));
+    let api = http.server(&server, cfg.token(&server))?;
     let found = api_client::block_on(api.lookup(uuid))?.map_err(|e| e.into_cli())?;
     let mut failure = None;
     let (ok, outcome, id) = match found.session {

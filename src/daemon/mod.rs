@@ -191,6 +191,7 @@ async fn serve(home: PathBuf, http: Http) -> Result<()> {
             config::FILE,
             crate::redact::FILE,
             crate::client_id::FILE,
+            crate::identity::FILE,
         ],
         home_changed.clone(),
     )?;

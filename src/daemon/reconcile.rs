@@ -66,6 +66,9 @@ struct Supervisor {
     /// pair shared again while its old worker was finishing restarts at
     /// once).
     wake: Arc<Notify>,
+    /// The last content seen of the identity files, to write back one
+    /// removed while the daemon runs.
+    identity_files: HashMap<&'static str, Vec<u8>>,
 }
 
 /// Run until `shutdown` resolves, then stop every worker (each flushes what
@@ -81,6 +84,7 @@ pub async fn supervise(
         reported: HashMap::new(),
         redact_generation: None,
         wake: home_changed.clone(),
+        identity_files: HashMap::new(),
     };
     tokio::pin!(shutdown);
     sup.reconcile();
@@ -106,7 +110,7 @@ pub async fn supervise(
 impl Supervisor {
     fn reconcile(&mut self) {
         let home = self.ctx.home.clone();
-        self.keep_client_id(&home);
+        self.keep_identity_files(&home);
         let (config, config_bytes) = match read_config(&home) {
             Ok(c) => {
                 self.fixed(config::FILE);
@@ -306,27 +310,37 @@ impl Supervisor {
     }
 
     /// Log an error about `file` once (not on every periodic re-check).
-    /// The identity this daemon streams with must stay on disk: a
-    /// `client-id` removed while it runs is written back (the next `share`
-    /// would otherwise mint a new identity and lose the sessions shared so
-    /// far).
-    fn keep_client_id(&mut self, home: &Path) {
-        let path = home.join(crate::client_id::FILE);
-        if path.exists() {
-            return;
-        }
-        match crate::state::write_atomic(&path, self.ctx.http.client_id().as_bytes()) {
-            Ok(()) => {
-                tracing::warn!(path = %path.display(), "client-id was removed while the daemon runs; written back");
-                self.fixed(crate::client_id::FILE);
+    /// The identities this machine shows servers must stay on disk: one
+    /// removed while the daemon runs is written back (the next `share`
+    /// would otherwise mint a new identity and lose control of the
+    /// sessions shared so far).
+    fn keep_identity_files(&mut self, home: &Path) {
+        for name in [crate::client_id::FILE, crate::identity::FILE] {
+            let path = home.join(name);
+            match std::fs::read(&path) {
+                Ok(bytes) if !bytes.is_empty() => {
+                    self.identity_files.insert(name, bytes);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let Some(bytes) = self.identity_files.get(name).cloned() else {
+                        continue;
+                    };
+                    match crate::state::write_atomic(&path, &bytes) {
+                        Ok(()) => {
+                            tracing::warn!(path = %path.display(), "removed while the daemon runs; written back");
+                            self.fixed(name);
+                        }
+                        Err(e) => self.report(
+                            name,
+                            format!(
+                                "{} is missing and cannot be written back: {e:#}",
+                                path.display()
+                            ),
+                        ),
+                    }
+                }
+                _ => {}
             }
-            Err(e) => self.report(
-                crate::client_id::FILE,
-                format!(
-                    "{} is missing and cannot be written back: {e:#}",
-                    path.display()
-                ),
-            ),
         }
     }
 

@@ -185,7 +185,8 @@ impl FileWatch {
             ));
             None
         } else {
-            match notify::recommended_watcher(move |ev: notify::Result<notify::Event>| handler(ev)) {
+            match notify::recommended_watcher(move |ev: notify::Result<notify::Event>| handler(ev))
+            {
                 Ok(w) => Some(w),
                 Err(e) => {
                     let raise = limit_hint(&e)

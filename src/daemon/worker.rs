@@ -196,10 +196,24 @@ pub async fn run(
         .map(|d| ctx.files.subscribe_dir(d, changed.clone()))
         .collect();
     let config = ctx.config();
-    let api = ctx.http.server(
+    let api = match ctx.http.server(
         &spec.server,
         config.token(&spec.server).filter(|t| !t.is_empty()),
-    );
+    ) {
+        Ok(api) => api,
+        Err(e) => {
+            let reason = format!("no identity for this server: {e:#}");
+            tracing::error!(session = %spec.session, server = %spec.server, "stopped streaming: {reason}");
+            ctx.board.update(&spec.session, &spec.server, |p| {
+                p.state = PairState::Failed;
+                p.last_error = Some(reason);
+            });
+            if let Ok(mut slot) = outcome.lock() {
+                *slot = Some(Outcome::Failed);
+            }
+            return;
+        }
+    };
     let mut worker = Worker {
         cursor: Cursor::new(&spec.session, &spec.server),
         ctx,

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use crate::wire::{
     AppendResponse, CompleteResponse, DiffResponse, ErrorBody, Health, LiveResponse,
     LookupResponse, MessageKind, StoredDiff, CLIENT_ID_HEADER, HARNESS_CLAUDE_CODE, MAX_DIFF_BYTES,
-    MAX_JSON_BYTES,
+    MAX_JSON_BYTES, WRITE_TOKEN_HEADER,
 };
 
 use super::events::{self, LiveEvent, StreamContext};
@@ -134,6 +134,65 @@ fn writer(state: &AppState, headers: &HeaderMap) -> ApiResult<String> {
     client_id(headers)
 }
 
+/// The client id of a write (or of an owner-only read), proven by its
+/// write token once one is bound to it: the first token a client id
+/// presents is bound to it, and from then on a request for that id without
+/// it is refused. Clients that never present one (the reference client)
+/// are identified by the id alone, as by the reference server.
+async fn authorize(state: &Arc<AppState>, headers: &HeaderMap) -> ApiResult<String> {
+    let client_id = writer(state, headers)?;
+    prove(state, headers, client_id).await
+}
+
+/// `client_id`, once the request proved it (see [`authorize`]).
+async fn prove(state: &Arc<AppState>, headers: &HeaderMap, client_id: String) -> ApiResult<String> {
+    let presented = headers
+        .get(WRITE_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 256)
+        .map(crate::identity::token_hash);
+    let cached = state
+        .bound_tokens
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&client_id)
+        .cloned();
+    let bound = match cached {
+        Some(hash) => Some(hash),
+        None => {
+            let (id, offered, now) = (
+                client_id.clone(),
+                presented.clone(),
+                crate::time::now_rfc3339(),
+            );
+            let hash = blocking(state, move |s| {
+                s.bind_write_token(&id, offered.as_deref(), &now)
+            })
+            .await?;
+            if let Some(h) = &hash {
+                state
+                    .bound_tokens
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(client_id.clone(), h.clone());
+            }
+            hash
+        }
+    };
+    match (bound, presented) {
+        (None, _) => Ok(client_id),
+        (Some(hash), Some(p)) if constant_time_eq(hash.as_bytes(), p.as_bytes()) => Ok(client_id),
+        (Some(_), _) => Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "this client id is bound to a write token that this request did not present: \
+             only the machine that first used the id may act as it (the token is in its \
+             ~/.openctl/identities.json)"
+                .into(),
+        )),
+    }
+}
+
 fn parse_object(bytes: &[u8]) -> ApiResult<Map<String, Value>> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad(format!("the body is not valid JSON: {e}")))?;
@@ -213,7 +272,7 @@ pub async fn live(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<LiveResponse>> {
-    let client_id = writer(&state, &headers)?;
+    let client_id = authorize(&state, &headers).await?;
     let obj = parse_object(&read_body(body, MAX_JSON_BYTES).await?)?;
     let title = required_string(&obj, "title")?;
     let harness_session_id = match opt_string(&obj, "harness_session_id")? {
@@ -319,7 +378,7 @@ pub async fn append(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<AppendResponse>> {
-    let client_id = writer(&state, &headers)?;
+    let client_id = authorize(&state, &headers).await?;
     let obj = parse_object(&read_body(body, MAX_JSON_BYTES).await?)?;
     let messages = match obj.get("messages") {
         Some(Value::Array(m)) if !m.is_empty() => m,
@@ -372,7 +431,7 @@ pub async fn put_diff(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<DiffResponse>> {
-    let client_id = writer(&state, &headers)?;
+    let client_id = authorize(&state, &headers).await?;
     let bytes = read_body(body, MAX_DIFF_BYTES).await?;
     let diff = stored_diff(String::from_utf8_lossy(&bytes).into_owned());
     let sid = id.clone();
@@ -404,7 +463,7 @@ pub async fn complete(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<CompleteResponse>> {
-    let client_id = writer(&state, &headers)?;
+    let client_id = authorize(&state, &headers).await?;
     let bytes = read_body(body, MAX_DIFF_BYTES).await?;
     let obj = if bytes.iter().all(u8::is_ascii_whitespace) {
         Map::new()
@@ -444,7 +503,7 @@ pub async fn patch(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<Value>> {
-    let client_id = writer(&state, &headers)?;
+    let client_id = authorize(&state, &headers).await?;
     let obj = parse_object(&read_body(body, MAX_JSON_BYTES).await?)?;
     let title = opt_string(&obj, "title")?;
     let description = opt_string(&obj, "description")?;
@@ -478,7 +537,7 @@ pub async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    let client_id = writer(&state, &headers)?;
+    let client_id = authorize(&state, &headers).await?;
     blocking(&state, move |s| s.delete(&id, &client_id)).await?;
     Ok(Json(json!({"success": true})))
 }
@@ -494,7 +553,7 @@ pub async fn lookup(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<LookupResponse>> {
-    let client_id = client_id(&headers)?;
+    let client_id = prove(&state, &headers, client_id(&headers)?).await?;
     let harness_session_id = query_param(query.as_deref(), "claude_session_id")
         .or_else(|| query_param(query.as_deref(), "harness_session_id"))
         .filter(|s| !s.is_empty())

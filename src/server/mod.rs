@@ -69,6 +69,8 @@ pub(crate) struct AppState {
     shutdown: watch::Receiver<bool>,
     /// `host:port` we listen on, for URLs when a request has no usable Host.
     local_host: String,
+    /// Write-token hashes bound to client ids (bindings never change).
+    bound_tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 /// Open the database, creating its directory (0700) when needed.
@@ -201,6 +203,7 @@ pub async fn serve_store(
         keep_alive: opts.keep_alive,
         shutdown: stop_rx,
         local_host: local.to_string(),
+        bound_tokens: Default::default(),
     });
     let app = router(state);
     let result = axum::serve(listener, app)

@@ -164,6 +164,16 @@ pub trait Store: Send + Sync {
     fn diff(&self, id: &str) -> StoreResult<Option<StoredDiff>>;
     /// Session, all messages and diff, read from one consistent snapshot.
     fn detail(&self, id: &str) -> StoreResult<(SessionInfo, Vec<RawMessage>, Option<StoredDiff>)>;
+    /// The hash of the write token bound to `client_id`; when none is and
+    /// `presented` is given, `presented` is bound first (trust on first
+    /// use). None: this client id proves nothing (no token was ever
+    /// presented for it).
+    fn bind_write_token(
+        &self,
+        client_id: &str,
+        presented: Option<&str>,
+        now: &str,
+    ) -> StoreResult<Option<String>>;
     /// Close every connection (the server calls it once after shutdown).
     fn close(&self);
 }
@@ -215,6 +225,12 @@ const MIGRATIONS: &[&str] = &[
     // 3: messages of subagents and the call that started each.
     "ALTER TABLE messages ADD COLUMN agent_id TEXT;
      ALTER TABLE messages ADD COLUMN parent_tool_use_id TEXT;",
+    // 4: the write token each client id is bound to (its SHA-256).
+    "CREATE TABLE client_tokens (
+        client_id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );",
 ];
 
 const SESSION_COLUMNS: &str = "id, title, description, status, harness, harness_session_id, \
@@ -605,6 +621,33 @@ impl Store for SqliteStore {
                 tx.prepare_cached(sql)?.execute([id])?;
             }
             Ok(())
+        })
+    }
+
+    fn bind_write_token(
+        &self,
+        client_id: &str,
+        presented: Option<&str>,
+        now: &str,
+    ) -> StoreResult<Option<String>> {
+        let bound = |conn: &Connection| -> StoreResult<Option<String>> {
+            Ok(conn
+                .prepare_cached("SELECT token_hash FROM client_tokens WHERE client_id = ?1")?
+                .query_row(params![client_id], |r| r.get(0))
+                .optional()?)
+        };
+        if let Some(hash) = self.read(bound)? {
+            return Ok(Some(hash));
+        }
+        let Some(presented) = presented else {
+            return Ok(None);
+        };
+        self.write(|tx| {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO client_tokens (client_id, token_hash, created_at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![client_id, presented, now])?;
+            bound(tx)
         })
     }
 

@@ -159,6 +159,34 @@ pub fn git(dir: &Path, args: &[&str]) {
     );
 }
 
+/// The identity this machine shows `server`: (client id, write token),
+/// from `identities.json`.
+pub fn identity(env: &TestEnv, server: &str) -> (String, String) {
+    let v = env.read_json("identities.json");
+    let entry = &v["servers"][server];
+    let field = |k: &str| {
+        entry[k]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {k} for {server} in identities.json: {v}"))
+            .to_string()
+    };
+    (field("clientId"), field("writeToken"))
+}
+
+/// A request to `server` as this machine's identity for it.
+pub fn as_owner(
+    env: &TestEnv,
+    server: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+) -> reqwest::blocking::RequestBuilder {
+    let (id, token) = identity(env, &server.url);
+    reqwest::blocking::Client::new()
+        .request(method, server.api(path))
+        .header("x-openctl-client-id", id)
+        .header("x-openctl-write-token", token)
+}
+
 /// A user line of a transcript.
 pub fn user_line(uuid: &str, cwd: &Path, text: &str) -> String {
     serde_json::json!({
