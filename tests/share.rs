@@ -270,6 +270,65 @@ fn a_share_right_after_the_first_prompt_waits_for_the_working_directory() {
 }
 
 #[test]
+fn inside_claude_code_a_session_with_no_transcript_yet_is_shared_and_streams_once_written() {
+    // `/openctl:share` as the first prompt: Claude Code runs the command's
+    // line in the project before it writes anything of the new session.
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let server = TestServer::start(&env);
+    let p = project(&env, &[], 0);
+    let dir = env.project_dir(&p);
+    std::fs::remove_dir(&dir).unwrap();
+    let out = env
+        .cmd(&[
+            "session",
+            "share",
+            S1,
+            "--server",
+            &server.url,
+            "--allow-repo",
+        ])
+        .env("CLAUDECODE", "1")
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = id_of(&stdout(&out));
+    let recorded = env.read_json("shared-sessions.json");
+    let file = dir.join(format!("{S1}.jsonl"));
+    assert_eq!(
+        recorded["sessions"][S1]["filePath"],
+        file.to_str().unwrap(),
+        "the file Claude Code will write"
+    );
+    // Claude Code writes the session.
+    env.write_session(
+        &p,
+        S1,
+        &[
+            user_line("first", &p, "/openctl:share"),
+            assistant_line("reply", &p, "Shared."),
+        ],
+    );
+    wait_for("the session's lines", Duration::from_secs(30), || {
+        (messages(&server, &id) == ["first", "reply"]).then_some(())
+    });
+    // Outside Claude Code, a UUID with no transcript is not found.
+    let other = "5a5a0009-0000-4000-8000-000000000009";
+    let out = env
+        .cmd(&["session", "share", other, "--server", &server.url])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("Session not found"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn with_no_working_directory_in_the_file_the_share_uses_its_own_only_when_it_matches() {
     let env = TestEnv::new();
     let _daemon = DaemonGuard { env: &env };

@@ -82,7 +82,11 @@ fn resolve_target(session_arg: Option<&str>, server_flag: Option<&str>) -> Resul
         ))
         .with_hint("send a first prompt in that Claude Code session, then share again")
     })?;
-    let mut summary = transcript::summarize(&session.path)?;
+    let mut summary = if session.path.exists() {
+        transcript::summarize(&session.path)?
+    } else {
+        Summary::default()
+    };
     summary.cwd.get_or_insert_with(|| cwd.clone());
     let repo = repo::identify(std::path::Path::new(&cwd)).map_err(|e| {
         CliError::not_found(format!(
@@ -97,16 +101,11 @@ fn resolve_target(session_arg: Option<&str>, server_flag: Option<&str>) -> Resul
     })
 }
 
-/// Whether this runs inside Claude Code (its Bash tool, or a command's
-/// `!` line), where a model reads the output: consent must come from the
-/// person, so the way out is a command they type, never a flag a model
-/// could add on its own.
-fn inside_claude_code() -> bool {
-    std::env::var_os("CLAUDECODE").is_some_and(|v| !v.is_empty())
-}
-
 fn not_allowed(repo: &RepoIdentity, server: &str, server_flag: Option<&str>) -> anyhow::Error {
-    if inside_claude_code() {
+    // A model reads this inside Claude Code: consent must come from the
+    // person, so the way out is a command they type, never a flag a model
+    // could add on its own.
+    if sessions::inside_claude_code() {
         let server_arg = server_flag
             .map(|s| format!(" --server {}", shell_quote(s)))
             .unwrap_or_default();

@@ -248,6 +248,13 @@ impl FileWatch {
         self.subscribe_path(dir, Some(dir.to_path_buf()), notify)
     }
 
+    /// Wake `notify` when `dir` is created (or removed): for a transcript
+    /// whose project directory does not exist yet.
+    pub fn subscribe_creation(&self, dir: &Path, notify: Arc<Notify>) -> Subscription {
+        let watch = dir.parent().map(Path::to_path_buf);
+        self.subscribe_path(dir, watch, notify)
+    }
+
     fn subscribe_path(
         &self,
         file: &Path,

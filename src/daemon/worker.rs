@@ -146,6 +146,7 @@ struct Worker {
     last_diff: Option<u64>,
     changed: Arc<Notify>,
     sub: Subscription,
+    project_sub: Option<Subscription>,
     /// The session's subagent transcripts, and the watches that notice
     /// them and their changes.
     agents: agents::Agents,
@@ -189,6 +190,13 @@ pub async fn run(
     ctx.board.start_pair(&spec.session, &spec.server);
     let changed = Arc::new(Notify::new());
     let sub = ctx.files.subscribe(&spec.file, changed.clone());
+    // A session shared before Claude Code wrote anything may have no
+    // project directory yet: its creation wakes the pair too.
+    let project_sub = spec
+        .file
+        .parent()
+        .filter(|dir| !dir.exists())
+        .map(|dir| ctx.files.subscribe_creation(dir, changed.clone()));
     let agents = agents::Agents::new(&spec.file, &spec.session);
     let agent_subs = agents
         .dirs()
@@ -234,6 +242,7 @@ pub async fn run(
         last_diff: None,
         changed,
         sub,
+        project_sub,
         agents,
         agent_subs,
         agent_files: HashMap::new(),
@@ -1229,7 +1238,10 @@ impl Worker {
         let diff_at = self.diff_due;
         let changed = self.changed.clone();
         tokio::select! {
-            _ = changed.notified() => Wake::File,
+            _ = changed.notified() => {
+                self.watch_new_dirs();
+                Wake::File
+            }
             _ = tokio::time::sleep(recheck()) => {
                 self.sub.ensure_watching();
                 Wake::File
@@ -1241,11 +1253,18 @@ impl Worker {
         }
     }
 
+    /// A directory that was missing may exist now: watch it.
+    fn watch_new_dirs(&mut self) {
+        if self.sub.ensure_watching() {
+            self.project_sub = None;
+        }
+    }
+
     /// Before streaming starts: wait for a file change or a control change.
     async fn wait_for_file(&mut self) -> Desired {
         let changed = self.changed.clone();
         tokio::select! {
-            _ = changed.notified() => {}
+            _ = changed.notified() => self.watch_new_dirs(),
             _ = tokio::time::sleep(recheck()) => { self.sub.ensure_watching(); }
             r = self.control.changed() => if r.is_err() { return Desired::Shutdown; },
         }
