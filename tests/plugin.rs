@@ -56,7 +56,13 @@ fn plugin_and_marketplace_json_match_the_crate() {
     let cmd = hooks["hooks"]["SessionEnd"][0]["hooks"][0]["command"]
         .as_str()
         .expect("SessionEnd command");
-    let script = cmd.replace("${CLAUDE_PLUGIN_ROOT}", &plugin_dir().to_string_lossy());
+    // Quoted, so a plugin root with a space stays one word (`claude plugin
+    // validate --strict` fails on a bare `${CLAUDE_PLUGIN_ROOT}`).
+    let script = cmd
+        .strip_prefix('"')
+        .and_then(|c| c.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("SessionEnd command is not one quoted path: {cmd}"))
+        .replace("${CLAUDE_PLUGIN_ROOT}", &plugin_dir().to_string_lossy());
     assert!(Path::new(&script).is_file(), "{script} is missing");
     #[cfg(unix)]
     {
