@@ -652,3 +652,45 @@ fn share_as_the_first_prompt() {
         &["command", "injected", "prompt", "response", "tool_result"],
     );
 }
+
+/// The stub itself (no Claude Code needed): the prompt is the last user
+/// message without its reminders, a tool call streams as SSE ending in
+/// `tool_use`, a request without `stream` gets one JSON message.
+#[test]
+#[ignore = "real Claude Code from npm: cargo test --locked -- --ignored claude_code"]
+fn model_stub_answers_the_last_user_message() {
+    let model = ModelStub::start(|req| match req.prompt().as_str() {
+        "run ls" => Reply::tool_use("Bash", json!({"command": "ls"})),
+        p => Reply::thinking("hmm", format!("you said: {p}")),
+    });
+    let ask = |prompt: &str, stream: bool| {
+        let body = json!({"model": "m", "stream": stream, "messages": [
+            {"role": "user", "content": [
+                {"type": "text", "text": "<system-reminder>\ncontext\n</system-reminder>"},
+                {"type": "text", "text": prompt}]},
+            {"role": "system", "content": "environment"}]});
+        reqwest::blocking::Client::new()
+            .post(format!("{}/v1/messages?beta=true", model.url))
+            .json(&body)
+            .send()
+            .expect("stub answers")
+            .text()
+            .unwrap()
+    };
+    let sse = ask("run ls", true);
+    assert!(sse.starts_with("event: message_start\n"), "{sse}");
+    assert!(
+        sse.contains(r#""partial_json":"{\"command\":\"ls\"}""#),
+        "{sse}"
+    );
+    assert!(sse.contains(r#""stop_reason":"tool_use""#), "{sse}");
+    assert!(sse.trim_end().ends_with(r#"data: {"type":"message_stop"}"#));
+    let whole: Value = serde_json::from_str(&ask("hi", false)).unwrap();
+    assert_eq!(whole["content"][0]["type"], "thinking");
+    assert_eq!(whole["content"][1]["text"], "you said: hi");
+    assert_eq!(whole["stop_reason"], "end_turn");
+    let requests = model.message_requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].path, "/v1/messages?beta=true");
+    assert_eq!(requests[1].prompt(), "hi");
+}

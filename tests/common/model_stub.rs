@@ -1,12 +1,13 @@
 //! A stand-in for the Anthropic Messages API, so the real Claude Code CLI
 //! runs offline in tests: point it at `ANTHROPIC_BASE_URL=<stub.url>`.
 //!
-//! It answers `POST /v1/messages` (always as a stream of Server-Sent Events:
+//! It answers `POST /v1/messages` (with `stream: true` as Server-Sent Events:
 //! `message_start`, per block `content_block_start` / `content_block_delta`
 //! (`text_delta`, `thinking_delta` + `signature_delta`, `input_json_delta`) /
 //! `content_block_stop`, then `message_delta` with the stop reason and
-//! `message_stop`), `POST /v1/messages/count_tokens`, and 404 to anything
-//! else (Claude Code probes `HEAD /`). What it answers is a function of the
+//! `message_stop`; else as one JSON message), `POST
+//! /v1/messages/count_tokens`, and 404 to anything else (Claude Code probes
+//! `HEAD /`). What it answers is a function of the
 //! request, written by the test; every request is recorded.
 //!
 //!     let model = ModelStub::start(|req| match req.prompt().as_str() {
@@ -71,15 +72,6 @@ impl ModelRequest {
             .filter(|t| !t.is_empty())
             .collect::<Vec<_>>()
             .join("\n")
-    }
-
-    /// Every text of the request (system prompt, messages, tool results),
-    /// for "did the model see X" checks.
-    pub fn all_text(&self) -> String {
-        let mut out = String::new();
-        collect_strings(&self.body["system"], &mut out);
-        collect_strings(&self.body["messages"], &mut out);
-        out
     }
 
     /// The tool call the last user message answers, with its result:
@@ -302,78 +294,120 @@ async fn messages(
     let req = record(&shared, &method, &uri, &body);
     let reply = (shared.script)(&req);
     let n = shared.ids.fetch_add(1, Ordering::Relaxed);
-    let model = req.body["model"]
-        .as_str()
-        .unwrap_or("claude-stub")
-        .to_string();
-    let sse = stream_events(&reply, n, &model);
+    let model = req.body["model"].as_str().unwrap_or("claude-stub");
+    let message = Message::new(&reply, n, model);
+    if req.body["stream"] != true {
+        return axum::Json(message.whole()).into_response();
+    }
     (
         [
             (header::CONTENT_TYPE, "text/event-stream"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        sse,
+        message.events(),
     )
         .into_response()
 }
 
-/// The SSE body of `reply`, as the Messages API streams it.
-fn stream_events(reply: &Reply, n: u64, model: &str) -> String {
-    let mut out = String::new();
-    let mut event = |name: &str, data: Value| {
-        out.push_str(&format!("event: {name}\ndata: {data}\n\n"));
-    };
-    event(
-        "message_start",
-        json!({"type": "message_start", "message": {
+/// A reply as the Messages API sends it.
+struct Message {
+    /// The message without content, as `message_start` carries it.
+    head: Value,
+    /// Each block: whole, as it starts streaming, and its deltas.
+    blocks: Vec<(Value, Value, Vec<Value>)>,
+    stop_reason: &'static str,
+}
+
+impl Message {
+    fn new(reply: &Reply, n: u64, model: &str) -> Message {
+        let head = json!({
             "id": format!("msg_stub_{n}"), "type": "message", "role": "assistant",
             "model": model, "content": [], "stop_reason": null, "stop_sequence": null,
-            "usage": {"input_tokens": 10, "output_tokens": 1}}}),
-    );
-    let mut stop_reason = "end_turn";
-    for (index, block) in reply.blocks.iter().enumerate() {
-        let (start, deltas) = match block {
-            Block::Text(text) => (
-                json!({"type": "text", "text": ""}),
-                vec![json!({"type": "text_delta", "text": text})],
-            ),
-            Block::Thinking(thought) => (
-                json!({"type": "thinking", "thinking": "", "signature": ""}),
-                vec![
-                    json!({"type": "thinking_delta", "thinking": thought}),
-                    json!({"type": "signature_delta", "signature": format!("stub-signature-{n}")}),
-                ],
-            ),
-            Block::ToolUse { name, input } => {
-                stop_reason = "tool_use";
-                (
-                    json!({"type": "tool_use", "id": format!("toolu_stub_{n}_{index}"),
-                           "name": name, "input": {}}),
-                    vec![json!({"type": "input_json_delta", "partial_json": input.to_string()})],
-                )
-            }
+            "usage": {"input_tokens": 10, "output_tokens": 1}});
+        let mut stop_reason = "end_turn";
+        let blocks = reply
+            .blocks
+            .iter()
+            .enumerate()
+            .map(|(index, block)| match block {
+                Block::Text(text) => (
+                    json!({"type": "text", "text": text}),
+                    json!({"type": "text", "text": ""}),
+                    vec![json!({"type": "text_delta", "text": text})],
+                ),
+                Block::Thinking(thought) => {
+                    let signature = format!("stub-signature-{n}");
+                    (
+                        json!({"type": "thinking", "thinking": thought, "signature": signature}),
+                        json!({"type": "thinking", "thinking": "", "signature": ""}),
+                        vec![
+                            json!({"type": "thinking_delta", "thinking": thought}),
+                            json!({"type": "signature_delta", "signature": signature}),
+                        ],
+                    )
+                }
+                Block::ToolUse { name, input } => {
+                    stop_reason = "tool_use";
+                    let id = format!("toolu_stub_{n}_{index}");
+                    (
+                        json!({"type": "tool_use", "id": id, "name": name, "input": input}),
+                        json!({"type": "tool_use", "id": id, "name": name, "input": {}}),
+                        vec![
+                            json!({"type": "input_json_delta", "partial_json": input.to_string()}),
+                        ],
+                    )
+                }
+            })
+            .collect();
+        Message {
+            head,
+            blocks,
+            stop_reason,
+        }
+    }
+
+    /// The whole message (a request without `stream: true`).
+    fn whole(&self) -> Value {
+        let mut message = self.head.clone();
+        message["content"] = self.blocks.iter().map(|(b, _, _)| b.clone()).collect();
+        message["stop_reason"] = self.stop_reason.into();
+        message["usage"]["output_tokens"] = 5.into();
+        message
+    }
+
+    /// The stream of Server-Sent Events.
+    fn events(&self) -> String {
+        let mut out = String::new();
+        let mut event = |name: &str, data: Value| {
+            out.push_str(&format!("event: {name}\ndata: {data}\n\n"));
         };
         event(
-            "content_block_start",
-            json!({"type": "content_block_start", "index": index, "content_block": start}),
+            "message_start",
+            json!({"type": "message_start", "message": self.head}),
         );
-        for delta in deltas {
+        for (index, (_, start, deltas)) in self.blocks.iter().enumerate() {
             event(
-                "content_block_delta",
-                json!({"type": "content_block_delta", "index": index, "delta": delta}),
+                "content_block_start",
+                json!({"type": "content_block_start", "index": index, "content_block": start}),
+            );
+            for delta in deltas {
+                event(
+                    "content_block_delta",
+                    json!({"type": "content_block_delta", "index": index, "delta": delta}),
+                );
+            }
+            event(
+                "content_block_stop",
+                json!({"type": "content_block_stop", "index": index}),
             );
         }
         event(
-            "content_block_stop",
-            json!({"type": "content_block_stop", "index": index}),
+            "message_delta",
+            json!({"type": "message_delta",
+                   "delta": {"stop_reason": self.stop_reason, "stop_sequence": null},
+                   "usage": {"output_tokens": 5}}),
         );
+        event("message_stop", json!({"type": "message_stop"}));
+        out
     }
-    event(
-        "message_delta",
-        json!({"type": "message_delta",
-               "delta": {"stop_reason": stop_reason, "stop_sequence": null},
-               "usage": {"output_tokens": 5}}),
-    );
-    event("message_stop", json!({"type": "message_stop"}));
-    out
 }
