@@ -294,11 +294,17 @@ impl Scene {
     }
 
     /// `/openctl:share --allow-repo`, typed by the user: the one act that
-    /// allows the repository and shares. Returns the server session id from
-    /// the URL the model received.
+    /// allows the repository and shares.
     fn share_allowing_repo(&self, id: &str) -> String {
+        self.share(id, "/openctl:share --allow-repo")
+    }
+
+    /// A share `command` that must succeed: the model receives the viewer
+    /// URL, the repository is allowed, and the server gets the session.
+    /// Returns the server session id from that URL.
+    fn share(&self, id: &str, command: &str) -> String {
         let before = self.ended_at(id);
-        let (_, output) = self.command_turn(id, "/openctl:share --allow-repo");
+        let (_, output) = self.command_turn(id, command);
         let prefix = format!("{}/sessions/", self.server.url);
         let server_id = output
             .lines()
@@ -630,16 +636,24 @@ fn a_session_streams_from_consent_to_unshare() {
 
 /// `/openctl:share` as the very first prompt of a session: Claude Code runs
 /// the command's `!` line before it has written any line of the transcript.
-/// The share must still work, and the session's title must not be the
-/// command: "Live Session" until the user types a prompt, then that prompt.
+/// The refusal must still be the refusal; with the repository allowed, the
+/// share must work and stream the lines written after it; and the title
+/// must not be the command: "Live Session" until the user types a prompt,
+/// then that prompt.
 #[test]
 #[ignore = "real Claude Code from npm: cargo test --locked -- --ignored claude_code"]
 fn share_as_the_first_prompt() {
     let scene = Scene::new();
-    let id = uuid::Uuid::new_v4().to_string();
 
-    scene.expect_share_refused(&id);
-    let server_id = scene.share_allowing_repo(&id);
+    let refused = uuid::Uuid::new_v4().to_string();
+    scene.expect_share_refused(&refused);
+
+    let repo = scene.repo.to_string_lossy();
+    scene
+        .env
+        .ok(&["repo", "allow", &repo, "-s", &scene.server.url]);
+    let id = uuid::Uuid::new_v4().to_string();
+    let server_id = scene.share(&id, "/openctl:share");
     scene.expect_title(&server_id, "Live Session");
 
     let ended = scene.ended_at(&id);
