@@ -2,6 +2,7 @@
 
 mod common;
 
+mod claude_code;
 mod cli;
 mod completions;
 mod daemon;

@@ -539,3 +539,7 @@ pub fn daemon_pair(env: &TestEnv, session: &str, server: &str) -> Option<serde_j
         .find(|p| p["session"] == session && p["server"] == server)
         .cloned()
 }
+
+// A stand-in for the Anthropic Messages API, for the real Claude Code CLI
+// (tests/claude_code.rs).
+pub mod model_stub;
