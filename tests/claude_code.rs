@@ -235,17 +235,20 @@ impl Scene {
 
     /// The server session of Claude session `id`, asked as its owner.
     fn server_session_of(&self, id: &str) -> Option<String> {
-        let client_id = std::fs::read_to_string(self.env.openctl_home.join("client-id")).ok()?;
-        let found: Value = reqwest::blocking::Client::new()
-            .get(
-                self.server
-                    .api(&format!("/api/sessions?claude_session_id={id}")),
-            )
-            .header("x-openctl-client-id", client_id)
-            .send()
-            .expect("lookup")
-            .json()
-            .expect("lookup json");
+        // No identity for the server yet: nothing was ever sent to it.
+        let identities = std::fs::read(self.env.openctl_home.join("identities.json")).ok()?;
+        let identities: Value = serde_json::from_slice(&identities).expect("identities.json");
+        identities["servers"][self.server.url.as_str()].as_object()?;
+        let found: Value = crate::common::as_owner(
+            &self.env,
+            &self.server,
+            reqwest::Method::GET,
+            &format!("/api/sessions?claude_session_id={id}"),
+        )
+        .send()
+        .expect("lookup")
+        .json()
+        .expect("lookup json");
         found["session"]["id"].as_str().map(str::to_string)
     }
 
