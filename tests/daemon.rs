@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::common::{
-    append, assistant_line, daemon_pair, daemon_status, fixture, user_line, wait_for, write_config,
-    write_shares, DaemonGuard, TestEnv, TestServer,
+    append, assistant_line, daemon_pair, daemon_status, own_transcripts, read_bytes, read_text,
+    user_line, wait_for, write_config, write_shares, DaemonGuard, TestEnv, TestServer,
 };
 
 const LONG: Duration = Duration::from_secs(30);
@@ -540,7 +540,7 @@ fn a_file_modifying_tool_call_sends_the_diff() {
 
 /// Non-sidechain user/assistant uuids of complete lines, in order.
 fn expected_uuids(session: &str, path: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(path).expect("fixture");
+    let text = read_text(path);
     let complete = match text.rfind('\n') {
         Some(i) => &text[..=i],
         None => "",
@@ -565,28 +565,25 @@ fn expected_uuids(session: &str, path: &Path) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn real_fixtures_arrive_complete() {
+/// Each transcript, shared as it is (after one bookkeeping line naming a
+/// working directory that exists here: their own cwds do not), reaches the
+/// server complete: every message once, in order, normalized, nothing
+/// skipped; a line still being written stays as lag. `count`, when given,
+/// is the number of messages the file must hold.
+pub(crate) fn transcripts_arrive_complete(cases: &[(PathBuf, Option<usize>)]) {
     let (env, repo) = setup();
     let server = TestServer::start(&env);
     write_config(&env, &[&server.url], REPO_ID, json!({}));
-    let cases = [
-        ("cc2.1.112-hackathon-compact-queue.jsonl", Some(536)),
-        ("cc2.1.14-automated-run-task-agent.jsonl", Some(96)),
-        ("cc2.1.97-redacted-thinking.jsonl", Some(9)),
-        ("fixture-truncated-last-line.jsonl", None),
-    ];
     let mut shares = Vec::new();
-    for (name, _) in &cases {
+    for (source, _) in cases {
         let session = new_uuid();
-        // The fixture's bytes unchanged, after one bookkeeping line naming
-        // a working directory that exists here (its own cwd does not).
         let mut bytes = json!({"type": "permission-mode", "cwd": repo}).to_string();
         bytes.push('\n');
         let mut bytes = bytes.into_bytes();
-        bytes.extend(std::fs::read(fixture(name)).expect("fixture"));
+        bytes.extend(read_bytes(source));
         let path = env.project_dir(&repo).join(format!("{session}.jsonl"));
-        std::fs::write(&path, bytes).expect("copy fixture");
+        std::fs::write(&path, bytes)
+            .unwrap_or_else(|e| panic!("copy {} to {}: {e}", source.display(), path.display()));
         shares.push((session, path));
     }
     let servers = [server.url.as_str()];
@@ -596,16 +593,17 @@ fn real_fixtures_arrive_complete() {
         .collect();
     write_shares(&env, &list);
     let _daemon = DaemonGuard::start(&env);
-    for ((name, count), (session, path)) in cases.iter().zip(&shares) {
+    for ((source, count), (session, path)) in cases.iter().zip(&shares) {
+        let name = source.display();
         let want = expected_uuids(session, path);
         if let Some(n) = count {
-            assert_eq!(want.len(), *n, "{name}: README count");
+            assert_eq!(want.len(), *n, "{name}: messages in the file");
         }
         let id = server_id(&env, session, &server.url);
-        let len = std::fs::metadata(path).expect("copy").len();
-        let text = std::fs::read(path).expect("copy");
-        let complete = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) as u64;
-        let msgs = assert_stored_with_lag(&env, &server, session, &id, &want, len - complete);
+        let text = read_bytes(path);
+        let complete = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let lag = (text.len() - complete) as u64;
+        let msgs = assert_stored_with_lag(&env, &server, session, &id, &want, lag);
         for m in &msgs {
             for b in m["content_blocks"].as_array().expect("blocks") {
                 let t = b["type"].as_str().unwrap_or("");
@@ -618,6 +616,16 @@ fn real_fixtures_arrive_complete() {
         let pair = daemon_pair(&env, session, &server.url).expect("pair");
         assert_eq!(pair["lines_skipped"], 0, "{name}: {pair}");
     }
+}
+
+#[test]
+fn fixtures_arrive_complete() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cases: Vec<(PathBuf, Option<usize>)> = own_transcripts(dir.path())
+        .into_iter()
+        .map(|(path, want)| (path, Some(want.messages())))
+        .collect();
+    transcripts_arrive_complete(&cases);
 }
 
 /// After an upgrade, the CLI finds a daemon of another version holding the

@@ -10,6 +10,7 @@ mod daemon_faults;
 mod foundation;
 mod hook;
 mod plugin;
+mod real_transcripts;
 mod redact;
 mod server;
 mod share;
