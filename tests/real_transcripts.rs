@@ -93,3 +93,52 @@ fn ten_megabytes_with_planted_secrets() {
         COMPACT_QUEUE,
     )));
 }
+
+/// Every compaction summary, meta line and command line of the real
+/// transcripts arrives with its kind, never as a prompt.
+#[test]
+#[ignore = "needs the real transcripts: OPENCTL_REAL_TRANSCRIPTS=<dir> cargo test --locked -- --ignored"]
+fn claude_codes_own_lines_have_their_kind() {
+    use openctl::transcript::{parse_line, Line};
+    use openctl::wire::MessageKind;
+    let mut seen = std::collections::BTreeMap::<&str, usize>::new();
+    for path in all() {
+        let text = read_text(&path);
+        for (n, line) in text.split_inclusive('\n').enumerate() {
+            if !line.ends_with('\n') {
+                continue;
+            }
+            let Line::Message(m) = parse_line(line.as_bytes()) else {
+                continue;
+            };
+            let v: serde_json::Value = serde_json::from_str(line).expect("a message line is JSON");
+            let typed =
+                openctl::transcript::plain_text(v.as_object().expect("object")).unwrap_or_default();
+            let start = typed.trim_start();
+            let want = if v["isCompactSummary"] == true {
+                Some((MessageKind::CompactSummary, "compact summary"))
+            } else if v["isMeta"] == true
+                && v["type"] == "user"
+                && m.kind != Some(MessageKind::ToolResult)
+            {
+                Some((MessageKind::Injected, "meta line"))
+            } else if start.starts_with("<command-name>") || start.starts_with("<command-message>")
+            {
+                Some((MessageKind::Command, "command line"))
+            } else {
+                None
+            };
+            if let Some((kind, what)) = want {
+                assert_eq!(m.kind, Some(kind), "{}:{}: {what}", path.display(), n + 1);
+                *seen.entry(what).or_default() += 1;
+            }
+        }
+    }
+    // The real files hold each of these (a compaction, meta lines, commands).
+    for what in ["compact summary", "meta line"] {
+        assert!(
+            seen.get(what).copied().unwrap_or(0) > 0,
+            "no {what} in the real transcripts: {seen:?}"
+        );
+    }
+}
