@@ -153,8 +153,11 @@ impl Http {
     /// Bind to `server` (a normalized URL) with an optional bearer token,
     /// as this machine's identity for that server (made on first use).
     pub fn server(&self, server: &str, token: Option<String>) -> anyhow::Result<ServerApi> {
-        let identity = crate::identity::for_server(server)?;
-        Ok(self.server_as(server, token, identity))
+        let home = crate::paths::ensure_openctl_home()?;
+        let (identity, made) = crate::identity::for_server_in(&home, server)?;
+        let mut api = self.server_as(server, token, identity);
+        api.new_identity = made;
+        Ok(api)
     }
 
     /// Bind to `server` as `identity`.
@@ -164,6 +167,7 @@ impl Http {
             base: server.trim_end_matches('/').to_string(),
             token,
             identity,
+            new_identity: false,
         }
     }
 }
@@ -175,6 +179,9 @@ pub struct ServerApi {
     base: String,
     token: Option<String>,
     identity: Identity,
+    /// The identity was made for this use: a server that never answers
+    /// must not keep it (see [`ServerApi::forget_if_never_answered`]).
+    new_identity: bool,
 }
 
 impl ServerApi {
@@ -185,6 +192,14 @@ impl ServerApi {
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// After `err` on the first request to a server met for the first
+    /// time: a server that never answered keeps no identity.
+    pub fn forget_if_never_answered(&self, err: &ApiError) {
+        if self.new_identity && matches!(err, ApiError::Unreachable { .. }) {
+            let _ = crate::identity::forget(&self.base, &self.identity);
+        }
     }
 
     /// The client id this machine shows this server.

@@ -31,13 +31,14 @@ pub struct Identity {
 
 /// The identity for `server` (a normalized URL), created on first use.
 pub fn for_server(server: &str) -> Result<Identity> {
-    for_server_in(&paths::ensure_openctl_home()?, server)
+    Ok(for_server_in(&paths::ensure_openctl_home()?, server)?.0)
 }
 
-pub fn for_server_in(home: &Path, server: &str) -> Result<Identity> {
+/// The identity for `server`, and whether this call made it.
+pub fn for_server_in(home: &Path, server: &str) -> Result<(Identity, bool)> {
     let file = JsonFile::new(home.join(FILE));
     if let Some(found) = lookup(&file.read()?, server) {
-        return Ok(found);
+        return Ok((found, false));
     }
     if !home.join(client_id::FILE).exists() && sessions_recorded_on(home, server) > 0 {
         // Sessions were created there with an identity that is not here
@@ -83,15 +84,33 @@ pub fn for_server_in(home: &Path, server: &str) -> Result<Identity> {
                 .entry(url)
                 .or_insert_with(|| json!({"clientId": id, "writeToken": token}));
         }
-        servers.entry(server.to_string()).or_insert_with(
-            || json!({"clientId": uuid::Uuid::new_v4().to_string(), "writeToken": token}),
-        );
-        lookup(map, server).with_context(|| {
+        let mut made = false;
+        servers.entry(server.to_string()).or_insert_with(|| {
+            made = true;
+            json!({"clientId": uuid::Uuid::new_v4().to_string(), "writeToken": token})
+        });
+        let found = lookup(map, server).with_context(|| {
             format!(
                 "{}: the entry for {server} is not valid; fix it by hand",
                 home.join(FILE).display()
             )
-        })
+        })?;
+        Ok((found, made))
+    })
+}
+
+/// Forget the identity just made for `server` (a URL that never answered:
+/// a failed command leaves nothing behind). One that changed meanwhile is
+/// kept.
+pub fn forget(server: &str, identity: &Identity) -> Result<()> {
+    let file = JsonFile::new(paths::openctl_home()?.join(FILE));
+    file.update(|map| {
+        if lookup(map, server).as_ref() == Some(identity) {
+            if let Some(Value::Object(servers)) = map.get_mut("servers") {
+                servers.remove(server);
+            }
+        }
+        Ok(())
     })
 }
 
@@ -178,7 +197,8 @@ mod tests {
             json!({"servers": {"https://Configured.example/": {"allowedRepos": []}}}).to_string(),
         )
         .unwrap();
-        let old = for_server_in(home, "https://old.example").unwrap();
+        let get = |server: &str| for_server_in(home, server).unwrap().0;
+        let old = get("https://old.example");
         // Named in the config only after the move: a new identity.
         std::fs::write(
             home.join(config::FILE),
@@ -187,11 +207,11 @@ mod tests {
             .to_string(),
         )
         .unwrap();
-        let configured = for_server_in(home, "https://configured.example").unwrap();
-        let later = for_server_in(home, "https://later.example").unwrap();
+        let configured = get("https://configured.example");
+        let later = get("https://later.example");
         assert_ne!(later.client_id, legacy);
-        let new_a = for_server_in(home, "https://a.example").unwrap();
-        let new_b = for_server_in(home, "https://b.example").unwrap();
+        let new_a = get("https://a.example");
+        let new_b = get("https://b.example");
         assert_eq!(old.client_id, legacy);
         assert_eq!(configured.client_id, legacy);
         assert_ne!(new_a.client_id, legacy);
@@ -199,7 +219,7 @@ mod tests {
         assert_ne!(old.write_token, configured.write_token);
         assert_eq!(new_a.write_token.len(), 64);
         // Stable, and kept in a private file.
-        assert_eq!(for_server_in(home, "https://a.example").unwrap(), new_a);
+        assert_eq!(get("https://a.example"), new_a);
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(home.join(FILE))
             .unwrap()

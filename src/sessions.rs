@@ -295,9 +295,15 @@ pub fn resolve(arg: Option<&str>) -> Result<SessionFile> {
             scope.describe()
         ))
         .with_hint(format!(
-            "searched {} for the project directories {}; name a session explicitly (openctl session list --all)",
+            "looked in {} for the project folder{} Claude Code names {}; to share another session, name it (`openctl session list --all` shows them all)",
             searched_roots(),
-            scope.encoded().join(", ")
+            if scope.encoded().len() > 1 { "s" } else { "" },
+            scope
+                .encoded()
+                .iter()
+                .map(|e| format!("`{e}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
         .into()
     })

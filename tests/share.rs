@@ -71,7 +71,7 @@ fn cold_and_warm_shares_print_only_the_url_and_stream_everything() {
             "{url}"
         );
         let err = stderr(&out);
-        assert!(err.contains("Sharing prompt 0 with"), "{err}");
+        assert!(err.contains("Sharing \"prompt 0\" with"), "{err}");
         assert!(err.contains("✓ Session shared"), "{err}");
         // The URL opens.
         let page = reqwest::blocking::get(url).unwrap();
@@ -364,6 +364,155 @@ fn with_no_working_directory_in_the_file_the_share_uses_its_own_only_when_it_mat
 }
 
 #[test]
+fn a_share_that_fails_changes_nothing() {
+    let env = TestEnv::new();
+    let server = TestServer::start(&env);
+    let p = project(&env, &[S1], 1);
+    // A mistyped server: exit 5, and neither the server nor the
+    // repository is remembered.
+    let typo = format!("http://127.0.0.1:{}", free_port());
+    let out = env
+        .cmd(&["share", S1, "-s", &typo, "--allow-repo"])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let config = std::fs::read_to_string(env.openctl_home.join("config.json")).unwrap_or_default();
+    assert!(!config.contains(&typo), "{config}");
+    let identities =
+        std::fs::read_to_string(env.openctl_home.join("identities.json")).unwrap_or_default();
+    assert!(!identities.contains(&typo), "{identities}");
+    assert!(!env.openctl_home.join("shared-sessions.json").exists());
+
+    // A corrupt shares file is found before anything is created on the
+    // server.
+    std::fs::create_dir_all(&env.openctl_home).unwrap();
+    std::fs::write(env.openctl_home.join("shared-sessions.json"), "{ broken").unwrap();
+    let out = env
+        .cmd(&["share", S1, "-s", &server.url, "--allow-repo"])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("shared-sessions.json"),
+        "{}",
+        stderr(&out)
+    );
+    let (id, token) = match std::fs::read_to_string(env.openctl_home.join("identities.json")) {
+        Ok(_) if env.read_json("identities.json")["servers"][&server.url].is_object() => {
+            identity(&env, &server.url)
+        }
+        _ => (uuid::Uuid::new_v4().to_string(), String::new()),
+    };
+    let lookup: serde_json::Value = reqwest::blocking::Client::new()
+        .get(server.api(&format!("/api/sessions?claude_session_id={S1}")))
+        .header("x-openctl-client-id", id)
+        .header("x-openctl-write-token", token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        lookup["session"].is_null(),
+        "nothing on the server: {lookup}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.openctl_home.join("shared-sessions.json")).unwrap(),
+        "{ broken",
+        "never overwritten"
+    );
+    let repos = env.ok(&["repo", "list", "-s", &server.url]);
+    assert!(repos.trim().is_empty(), "{repos}");
+}
+
+#[test]
+fn unshare_with_the_server_down_says_once_what_was_done_and_the_daemon_finishes_later() {
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let mut server = TestServer::start(&env);
+    let p = project(&env, &[S1], 1);
+    let id = id_of(&stdout(&share_cmd(
+        &env,
+        &p,
+        &server,
+        &[S1, "--allow-repo"],
+    )));
+    server.stop();
+    // A line written while the server is down: the daemon starts retrying.
+    let path = env.project_dir(&p).join(format!("{S1}.jsonl"));
+    append(&path, &[user_line("late", &p, "one more")]);
+    wait_for("the daemon to retry", Duration::from_secs(30), || {
+        (daemon_pair(&env, S1, &server.url)?["state"] == "retrying").then_some(())
+    });
+    let out = env
+        .cmd(&["session", "unshare", S1, "--timeout", "20"])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(err.contains("Stopped sharing"), "{err}");
+    assert!(
+        err.contains("completes the session there once it answers"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("does not answer").count(),
+        1,
+        "one message: {err}"
+    );
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("Error")).count(),
+        1,
+        "{err}"
+    );
+    assert!(env.read_json("shared-sessions.json")["sessions"]
+        .get(S1)
+        .is_none());
+    // The server comes back: the daemon sends the rest and completes it.
+    server.restart();
+    wait_for(
+        "the session complete with every line",
+        Duration::from_secs(60),
+        || {
+            let d = server.get_session(&id);
+            (d["session"]["status"] == "complete" && d["messages"].as_array()?.len() == 3)
+                .then_some(())
+        },
+    );
+}
+
+#[test]
+fn a_session_outside_any_repository_is_not_shared_and_says_what_to_do() {
+    let env = TestEnv::new();
+    let server = TestServer::start(&env);
+    let dir = env.path().join("scratch");
+    std::fs::create_dir_all(&dir).unwrap();
+    let dir = dir.canonicalize().unwrap();
+    env.write_session(&dir, S1, &[user_line("u1", &dir, "hello")]);
+    let out = env
+        .cmd(&["share", S1, "-s", &server.url, "--allow-repo"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not inside a git repository"), "{err}");
+    assert!(err.contains("per repository"), "{err}");
+    assert!(err.contains("git init"), "{err}");
+    assert!(!env.openctl_home.join("shared-sessions.json").exists());
+    // And when no session is found, the message is readable.
+    let out = env
+        .cmd(&["share", "-s", &server.url])
+        .current_dir(env.path())
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(err.contains("project folder Claude Code names `-"), "{err}");
+}
+
+#[test]
 fn unreachable_server_exits_5_quickly() {
     let env = TestEnv::new();
     let p = project(&env, &[S1], 1);
@@ -626,6 +775,12 @@ fn terminal_prompt_yes_shares_no_exits_2() {
         "This repository (github.com/Acme/App) hasn't been allowed for sharing with {}",
         server.url
     )));
+    // The person said no: "not shared", and no hint on getting around it.
+    assert!(text.contains("Not shared."), "{text}");
+    assert!(
+        !text.contains("hint:") && !text.contains("--allow-repo"),
+        "{text}"
+    );
     assert!(env
         .ok(&["repo", "list", "-s", &server.url])
         .trim()
@@ -633,6 +788,10 @@ fn terminal_prompt_yes_shares_no_exits_2() {
 
     let (code, text) = in_pty(&env, &p, &args, "y");
     assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains(&format!("Allowed github.com/Acme/App for {}", server.url)),
+        "{text}"
+    );
     assert!(
         text.contains(&format!("{}/sessions/", server.url)),
         "{text}"

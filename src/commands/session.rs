@@ -6,7 +6,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::api_client::{self, ApiError, Http};
+use crate::api_client::{self, Http};
 use crate::cli::{ListArgs, RedactionsArgs, ShareArgs, UnshareArgs};
 use crate::config::{self, Config};
 use crate::daemon::{self, PairState};
@@ -37,35 +37,38 @@ impl Prepared {
 }
 
 /// Steps 1 and 2 of the share flow: resolve the session and check (or ask
-/// for) the repository permission for the target server.
+/// for) the repository permission for the target server. A permission
+/// given here is written only once the share succeeded (see [`share`]): a
+/// share that fails changes nothing.
 fn prepare(
     session_arg: Option<&str>,
     server_flag: Option<&str>,
     allow_repo: bool,
-) -> Result<Prepared> {
+) -> Result<(Prepared, bool)> {
     let prepared = resolve_target(session_arg, server_flag)?;
     let Prepared { repo, server, .. } = &prepared;
-    if !Config::load()?.is_repo_allowed(server, &repo.id) {
-        let decided = if allow_repo {
-            true
-        } else if output::can_prompt() {
-            dialoguer::Confirm::new()
-                .with_prompt(format!(
-                    "This repository ({}) hasn't been allowed for sharing with {server}. Allow it?",
-                    repo.id
-                ))
-                .default(false)
-                .interact()
-                .map_err(|e| CliError::new(Exit::RepoNotAllowed, format!("no answer: {e}")))?
-        } else {
-            return Err(not_allowed(repo, server, server_flag));
-        };
-        if !decided {
-            return Err(not_allowed(repo, server, server_flag));
-        }
-        config::allow_repo(server, &repo.id)?;
+    if Config::load()?.is_repo_allowed(server, &repo.id) {
+        return Ok((prepared, false));
     }
-    Ok(prepared)
+    if allow_repo {
+        return Ok((prepared, true));
+    }
+    if !output::can_prompt() {
+        return Err(not_allowed(repo, server, server_flag));
+    }
+    let yes = dialoguer::Confirm::new()
+        .with_prompt(format!(
+            "This repository ({}) hasn't been allowed for sharing with {server}. Allow it?",
+            repo.id
+        ))
+        .default(false)
+        .interact()
+        .map_err(|e| CliError::new(Exit::RepoNotAllowed, format!("no answer: {e}")))?;
+    if !yes {
+        // The person decided: no hint on how to get around it.
+        return Err(CliError::new(Exit::RepoNotAllowed, "Not shared.").into());
+    }
+    Ok((prepared, true))
 }
 
 /// Step 1 of the share flow, reading only: the session, its summary and
@@ -88,6 +91,23 @@ fn resolve_target(session_arg: Option<&str>, server_flag: Option<&str>) -> Resul
         Summary::default()
     };
     summary.cwd.get_or_insert_with(|| cwd.clone());
+    if std::path::Path::new(&cwd).exists()
+        && !repo::is_inside_repository(std::path::Path::new(&cwd))
+    {
+        // Deliberately no allowing by path: a directory that is not a
+        // repository (a home directory, /tmp) has no identity a teammate
+        // would recognize, and is where sharing by accident is likeliest.
+        return Err(CliError::new(
+            Exit::RepoNotAllowed,
+            format!(
+                "Not shared: the session ran in {cwd}, which is not inside a git repository, and openctl allows sharing per repository"
+            ),
+        )
+        .with_hint(format!(
+            "to share sessions of that directory, make it a repository (`git init` in {cwd}), then share again: you will be asked to allow it"
+        ))
+        .into());
+    }
     let repo = repo::identify(std::path::Path::new(&cwd)).map_err(|e| {
         CliError::not_found(format!(
             "the session's project {cwd} is not a git repository you can share from ({e})"
@@ -144,7 +164,7 @@ pub fn share(args: &ShareArgs) -> Result<()> {
     if args.dry_run {
         return dry_run(args);
     }
-    let prepared = prepare(
+    let (prepared, allow) = prepare(
         args.session.as_deref(),
         args.server.server.as_deref(),
         args.allow_repo,
@@ -160,19 +180,28 @@ pub fn share(args: &ShareArgs) -> Result<()> {
             "{server} is plain http and not on this machine: the session would travel unencrypted"
         ));
     }
+    // Every local precondition before the first request: a state file
+    // that does not read, or redaction rules that do not load, must not
+    // leave a session on the server that nothing will stream.
+    shared::load()?;
+    let cfg = Config::load()?;
+    let redactor = if cfg.redact(server) {
+        Some(Redactor::load(&crate::paths::openctl_home()?)?)
+    } else {
+        None
+    };
     let quiet = args.quiet;
     output::note(
         quiet,
-        format!("Sharing {} with {server}…", prepared.title()),
+        format!("Sharing \"{}\" with {server}…", prepared.title()),
     );
 
     // Step 3: create (or resume) the session on the server.
-    let cfg = Config::load()?;
     let http = Http::new()?;
     let api = http.server(server, cfg.token(server))?;
     let mut title = prepared.title().to_string();
-    if cfg.redact(server) {
-        Redactor::load(&crate::paths::openctl_home()?)?.redact_string(&mut title, "title");
+    if let Some(r) = &redactor {
+        r.redact_string(&mut title, "title");
     }
     let request = LiveRequest {
         title,
@@ -183,10 +212,18 @@ pub fn share(args: &ShareArgs) -> Result<()> {
         repo_url: repo.https_url.clone(),
         interactive: Some(false),
     };
-    let live = api_client::block_on(api.create_live(&request))?.map_err(ApiError::into_cli)?;
+    let live = api_client::block_on(api.create_live(&request))?.map_err(|e| {
+        api.forget_if_never_answered(&e);
+        e.into_cli()
+    })?;
     let server_session_id = live.response.id.clone();
 
-    // Step 4: record it; from here on the daemon streams it.
+    // Step 4: record it (and the permission just given); from here on the
+    // daemon streams it.
+    if allow {
+        config::allow_repo(server, &repo.id)?;
+        output::note(quiet, format!("Allowed {} for {server}", repo.id));
+    }
     let project = summary.cwd.as_deref().unwrap_or_default();
     shared::add(&session.uuid, &session.path, project, server, &server_session_id).with_context(|| {
         format!(
@@ -476,6 +513,26 @@ pub fn unshare(args: &UnshareArgs) -> Result<()> {
     let mut report = Vec::new();
     let mut failure: Option<anyhow::Error> = None;
     for (server, server_session_id) in &removed {
+        // The first failure is the error printed last: not said twice.
+        let had_failure = failure.is_some();
+        let waiting = status
+            .as_ref()
+            .and_then(|s| s.pair(&uuid, server))
+            .filter(|p| !args.delete && p.state == PairState::Retrying && p.server_unavailable);
+        if let Some(p) = waiting {
+            // One message, saying what was done and what happens next.
+            let why = p.last_error.as_deref().unwrap_or("no answer");
+            let message = format!(
+                "Stopped sharing {uuid} here; {server} does not answer ({why}): the daemon completes the session there once it answers"
+            );
+            failure.get_or_insert_with(|| {
+                CliError::new(Exit::Unreachable, message.clone())
+                    .with_hint("`openctl daemon status` shows when it is done")
+                    .into()
+            });
+            report.push(json!({"server": server, "server_session_id": server_session_id, "outcome": message}));
+            continue;
+        }
         let pair = status
             .as_ref()
             .and_then(|s| s.pair(&uuid, server))
@@ -539,7 +596,9 @@ pub fn unshare(args: &UnshareArgs) -> Result<()> {
                 None => complete_on_server(&api, server_session_id.as_deref(), &mut failure)?,
             }
         };
-        report_server(quiet, ok, server, &outcome);
+        if ok || had_failure {
+            report_server(quiet, ok, server, &outcome);
+        }
         report.push(
             json!({"server": server, "server_session_id": server_session_id, "outcome": outcome}),
         );
@@ -620,7 +679,17 @@ fn wait_for_daemon(
     };
     let all_done =
         |status: &daemon::Status| servers.iter().all(|s| pair_done(status.pair(uuid, s)));
-    let mut finished = daemon::wait_until(all_done, Duration::from_secs(args.timeout))?;
+    // A server that does not answer will not answer sooner for waiting:
+    // the daemon completes the session there when it does.
+    let settled = |status: &daemon::Status| {
+        servers.iter().all(|s| {
+            let pair = status.pair(uuid, s);
+            pair_done(pair)
+                || (!args.delete
+                    && pair.is_some_and(|p| p.state == PairState::Retrying && p.server_unavailable))
+        })
+    };
+    let mut finished = daemon::wait_until(settled, Duration::from_secs(args.timeout))?;
     if finished.is_none() && args.delete {
         spinner.set_message("Stopping the daemon's upload before deleting…");
         match shared::request_abandon(uuid, servers) {
@@ -650,14 +719,17 @@ fn complete_on_server(
             Ok(_) => (true, "completed".to_string()),
             Err(e) => {
                 let text = format!("not completed: {e}");
-                failure.get_or_insert(e.into_cli());
+                let context = format!(
+                    "{}: the share was removed here, but the session was not completed there: {e}",
+                    api.base()
+                );
+                failure.get_or_insert(e.into_cli().context(context));
                 (false, text)
             }
         },
     )
 }
 
-/// `DELETE` the server session. Returns (ok, what happened).
 /// Delete session `uuid` on a server: every copy known to exist there —
 /// the id the share recorded, the one the daemon streams to (it re-creates
 /// a session that was lost), and the one the server finds by the Claude
@@ -676,7 +748,8 @@ fn delete_on_server(
         Err(e) if matches!(e.status(), Some(403 | 404)) => {}
         Err(e) => {
             let text = format!("not deleted: {e} ({retry})");
-            failure.get_or_insert(e.into_cli());
+            let context = format!("{}: {text}", api.base());
+            failure.get_or_insert(e.into_cli().context(context));
             return Ok((false, text));
         }
     }
@@ -695,7 +768,8 @@ fn delete_on_server(
             Err(e) if e.status() == Some(404) => {}
             Err(e) => {
                 let text = format!("not deleted: {e} ({retry})");
-                failure.get_or_insert(e.into_cli());
+                let context = format!("{}: {text}", api.base());
+                failure.get_or_insert(e.into_cli().context(context));
                 return Ok((false, text));
             }
         }

@@ -58,6 +58,10 @@ pub struct PairStatus {
     pub last_error: Option<String>,
     /// Transcript bytes not yet acknowledged by the server.
     pub lag_bytes: u64,
+    /// Retrying because the server does not answer (or answers 5xx, 408,
+    /// 429): the daemon sends the rest once it does.
+    #[serde(default)]
+    pub server_unavailable: bool,
     pub redactions: u64,
 }
 
@@ -75,6 +79,7 @@ impl PairStatus {
             lines_repaired: 0,
             last_error: None,
             lag_bytes: 0,
+            server_unavailable: false,
             redactions: 0,
         }
     }

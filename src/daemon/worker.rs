@@ -660,6 +660,7 @@ impl Worker {
             p.url = Some(url);
             p.state = PairState::Streaming;
             p.last_error = None;
+            p.server_unavailable = false;
         });
     }
 
@@ -902,6 +903,7 @@ impl Worker {
                     self.attempt = 0;
                     self.advance(&items[lo..hi], Some(resp.message_count));
                     self.status(|p| {
+                        p.server_unavailable = false;
                         if p.state == PairState::Retrying {
                             p.state = PairState::Streaming;
                             p.last_error = None;
@@ -1065,9 +1067,11 @@ impl Worker {
         tracing::warn!(session = %self.spec.session, server = %self.spec.server,
             attempt = self.attempt, "{err}; retrying in {delay:?}");
         let text = err.to_string();
+        let unavailable = err.is_transient();
         self.status(|p| {
             p.state = PairState::Retrying;
             p.last_error = Some(text);
+            p.server_unavailable = unavailable;
         });
         // The lag shown while retrying includes what was written meanwhile.
         self.publish_counters();
@@ -1138,6 +1142,7 @@ impl Worker {
                     before = p.state;
                     p.state = PairState::Retrying;
                     p.last_error = Some(shown);
+                    p.server_unavailable = false;
                 });
                 paused_from.get_or_insert(before);
                 self.publish_counters();
