@@ -11,5 +11,6 @@ mod hook;
 mod plugin;
 mod redact;
 mod server;
+mod server_limits;
 mod share;
 mod state;

@@ -47,6 +47,7 @@ impl From<StoreError> for ApiError {
                 tracing::error!("{text}");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         ApiError(status, e.to_string())
     }
@@ -196,8 +197,11 @@ fn session_url(state: &AppState, headers: &HeaderMap, id: &str) -> String {
     format!("{}/sessions/{id}", base_url(state, headers))
 }
 
-pub async fn health() -> Json<Health> {
-    Json(Health {
+/// 200 `{"status": "ok", ...}` while writes can be stored; else 503 with
+/// `"status": "unavailable"`, `"storage": "unavailable"` and the reason in
+/// `"error"`, so a load balancer stops sending traffic here.
+pub async fn health(State(state): State<Arc<AppState>>) -> Response {
+    let health = Health {
         status: "ok".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         features: vec![
@@ -205,7 +209,21 @@ pub async fn health() -> Json<Health> {
             crate::wire::FEATURE_RICH_TOOL_RESULTS.into(),
             crate::wire::FEATURE_SUBAGENTS.into(),
         ],
-    })
+    };
+    match blocking(&state, |s| s.check()).await {
+        Ok(()) => Json(health).into_response(),
+        Err(ApiError(status, error)) => (
+            status,
+            Json(json!({
+                "status": "unavailable",
+                "version": health.version,
+                "features": health.features,
+                "storage": "unavailable",
+                "error": error,
+            })),
+        )
+            .into_response(),
+    }
 }
 
 pub async fn live(

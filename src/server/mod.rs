@@ -256,6 +256,15 @@ pub fn run(opts: RunOptions) -> Result<()> {
         .as_deref()
         .map(crate::server_url::normalize)
         .transpose()?;
+    // Problems the server meets while it runs (storage gone, accept
+    // errors) go to stderr; OPENCTL_LOG sets the level.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OPENCTL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .try_init();
     let store: Arc<dyn Store> = Arc::new(open_store(&opts.db_path)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

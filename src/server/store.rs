@@ -6,6 +6,7 @@
 //! The trait is synchronous: routes call it from `spawn_blocking`.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
@@ -24,6 +25,9 @@ pub enum StoreError {
     NotLive,
     /// The backend failed (500); the text says what.
     Backend(String),
+    /// Nothing can be stored any more, e.g. the database file was deleted
+    /// under the server (503: clients retry); the text says why.
+    Unavailable(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -38,7 +42,7 @@ impl std::fmt::Display for StoreError {
             StoreError::NotFound => f.write_str("session not found"),
             StoreError::Forbidden => f.write_str("this session belongs to another client"),
             StoreError::NotLive => f.write_str("session is not live"),
-            StoreError::Backend(e) => f.write_str(e),
+            StoreError::Backend(e) | StoreError::Unavailable(e) => f.write_str(e),
         }
     }
 }
@@ -164,6 +168,10 @@ pub trait Store: Send + Sync {
     fn diff(&self, id: &str) -> StoreResult<Option<StoredDiff>>;
     /// Session, all messages and diff, read from one consistent snapshot.
     fn detail(&self, id: &str) -> StoreResult<(SessionInfo, Vec<RawMessage>, Option<StoredDiff>)>;
+    /// Whether writes can still be stored (`Unavailable` says why not).
+    fn check(&self) -> StoreResult<()> {
+        Ok(())
+    }
     /// Close every connection (the server calls it once after shutdown).
     fn close(&self);
 }
@@ -229,7 +237,44 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Option<Connection>>,
     readers: Mutex<Vec<Connection>>,
-    closed: std::sync::atomic::AtomicBool,
+    closed: AtomicBool,
+    /// The files we opened (the database and its WAL), to notice when
+    /// they are deleted or replaced under us.
+    files: Vec<(PathBuf, FileId)>,
+    /// Whether the last check found them gone (to log the change once).
+    gone: AtomicBool,
+}
+
+/// What identifies a file: a path deleted and created again, or replaced
+/// by a rename, is another file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+fn file_id(path: &Path) -> std::io::Result<FileId> {
+    let meta = std::fs::metadata(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Ok(FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        Ok(FileId { dev: 0, ino: 0 })
+    }
+}
+
+/// The WAL file SQLite keeps beside `db`.
+fn wal_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_os_string();
+    name.push("-wal");
+    PathBuf::from(name)
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -280,15 +325,68 @@ impl SqliteStore {
         let mut conn = conn;
         migrate(&mut conn)
             .with_context(|| format!("cannot set up database {} ({hint})", path.display()))?;
+        // The WAL exists once the database was written (the migrations
+        // did); it stays while our writer connection is open.
+        let files = [path.to_path_buf(), wal_path(path)]
+            .into_iter()
+            .filter_map(|p| file_id(&p).ok().map(|id| (p, id)))
+            .collect();
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(Some(conn)),
             readers: Mutex::new(Vec::new()),
-            closed: std::sync::atomic::AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            files,
+            gone: AtomicBool::new(false),
         })
     }
 
+    /// `Unavailable` when a file we opened was deleted or replaced: SQLite
+    /// keeps writing into the open (deleted) file, so every write would
+    /// answer "stored" and be lost.
+    fn check_files(&self) -> StoreResult<()> {
+        let problem = self
+            .files
+            .iter()
+            .find_map(|(path, id)| match file_id(path) {
+                Ok(now) if now == *id => None,
+                Ok(_) => Some(format!("{} was replaced by another file", path.display())),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Some(format!("{} was deleted", path.display()))
+                }
+                Err(e) => Some(format!("{} cannot be checked: {e}", path.display())),
+            });
+        let was_gone = self.gone.swap(problem.is_some(), Ordering::SeqCst);
+        match problem {
+            None => {
+                if was_gone {
+                    tracing::warn!("the database files are back; storing again");
+                }
+                Ok(())
+            }
+            Some(what) => {
+                let text = format!(
+                    "storage is unavailable: the database file {what} while the server was \
+                     running, so nothing can be stored; restart `openctl server`"
+                );
+                if !was_gone {
+                    tracing::error!("{text}");
+                }
+                Err(StoreError::Unavailable(text))
+            }
+        }
+    }
+
+    /// A failed database call is `Unavailable` when the files are gone.
+    fn explain(&self, e: StoreError) -> StoreError {
+        match e {
+            StoreError::Backend(_) => self.check_files().err().unwrap_or(e),
+            e => e,
+        }
+    }
+
     fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
+        self.check_files()?;
         let mut guard = self
             .writer
             .lock()
@@ -296,31 +394,35 @@ impl SqliteStore {
         let conn = guard
             .as_mut()
             .ok_or_else(|| StoreError::Backend("database is closed".into()))?;
-        let tx = conn.transaction()?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        let run = || -> StoreResult<T> {
+            let tx = conn.transaction()?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        };
+        run().map_err(|e| self.explain(e))
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
-        if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+        if self.closed.load(Ordering::SeqCst) {
             return Err(StoreError::Backend("database is closed".into()));
         }
+        self.check_files()?;
         let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
         let conn = match pooled {
             Some(c) => c,
             None => {
-                let c = Connection::open_with_flags(
+                let opened = Connection::open_with_flags(
                     &self.path,
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                configure(&c)?;
-                c
+                )
+                .and_then(|c| configure(&c).map(|()| c));
+                opened.map_err(|e| self.explain(e.into()))?
             }
         };
-        let out = f(&conn);
+        let out = f(&conn).map_err(|e| self.explain(e));
         if let Ok(mut pool) = self.readers.lock() {
-            if pool.len() < READER_POOL && !self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            if pool.len() < READER_POOL && !self.closed.load(Ordering::SeqCst) {
                 pool.push(conn);
             }
         }
@@ -654,8 +756,12 @@ impl Store for SqliteStore {
         })
     }
 
+    fn check(&self) -> StoreResult<()> {
+        self.check_files()
+    }
+
     fn close(&self) {
-        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.closed.store(true, Ordering::SeqCst);
         if let Ok(mut pool) = self.readers.lock() {
             pool.clear();
         }
