@@ -1,11 +1,15 @@
 //! Integration tests: `openctl server` under conditions that used to hurt
-//! it: its database deleted while it runs.
+//! it: its database deleted while it runs, slow or idle clients holding
+//! connections.
 
-use std::time::Duration;
+use std::io::{BufRead, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{TestEnv, TestServer};
+use crate::common::{wait_for, TestEnv, TestServer, BIN};
 
 const CLIENT: &str = "33333333-3333-4333-8333-333333333333";
 
@@ -116,4 +120,246 @@ fn a_deleted_database_fails_writes_with_503_and_health_says_so() {
         "the server says so on stderr:\n{}",
         server.log()
     );
+}
+
+/// `openctl server` with at most `nofile` open files and extra arguments;
+/// (process, base URL).
+fn spawn_with_nofile(env: &TestEnv, nofile: u64, args: &[&str]) -> (Child, String) {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(BIN);
+    cmd.args(["server", "--listen", "127.0.0.1:0", "--db"])
+        .arg(env.path().join("limited.db"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    env.apply_env(&mut cmd);
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs in the hook.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: nofile,
+                rlim_max: nofile,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn openctl server");
+    let mut lines = std::io::BufReader::new(child.stderr.take().expect("stderr"))
+        .lines()
+        .map_while(Result::ok);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let url = lines.find_map(|l| Some(l.strip_prefix("Listening on ")?.trim().to_string()));
+        let _ = tx.send(url);
+        lines.for_each(drop);
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(30))
+        .ok()
+        .flatten()
+        .expect("the server prints `Listening on`");
+    (child, url)
+}
+
+struct Kill(Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Whether the server closed `s` (end of stream or reset); `s` is
+/// non-blocking.
+fn closed_by_server(s: &mut TcpStream) -> bool {
+    let mut byte = [0u8; 64];
+    match s.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+        Err(_) => true,
+    }
+}
+
+#[test]
+fn slow_clients_cannot_starve_the_server() {
+    let env = TestEnv::new();
+    let (child, url) = spawn_with_nofile(&env, 256, &["--header-timeout", "3"]);
+    let _server = Kill(child);
+    let addr = url.trim_start_matches("http://").to_string();
+    let id = live(&url, "claude-slow-clients");
+
+    // 300 clients that send their headers one byte every two seconds: more
+    // than the server has file descriptors for.
+    let head = b"GET /api/health HTTP/1.1\r\nHost: slow\r\nX-Slow: 1\r\n";
+    let mut slow: Vec<TcpStream> = (0..300)
+        .map(|_| {
+            let s = TcpStream::connect(&addr).expect("connect");
+            s.set_nonblocking(true).expect("nonblocking");
+            s
+        })
+        .collect();
+    let started = Instant::now();
+    let mut closed_at: Vec<Option<Duration>> = vec![None; slow.len()];
+    let mut sent = 0;
+    let mut next_byte = Instant::now();
+    let mut checks = 0;
+    while closed_at.iter().any(Option::is_none) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{} slow connections still open after 60 s",
+            closed_at.iter().filter(|c| c.is_none()).count()
+        );
+        if Instant::now() >= next_byte && sent < head.len() {
+            for (s, closed) in slow.iter_mut().zip(&closed_at) {
+                if closed.is_none() {
+                    let _ = s.write(&head[sent..sent + 1]);
+                }
+            }
+            sent += 1;
+            next_byte = Instant::now() + Duration::from_secs(2);
+        }
+        // While they hold on, everyone else is still served, at once.
+        if checks < 3 && started.elapsed() >= Duration::from_secs(checks) {
+            checks += 1;
+            let quick = http(Duration::from_secs(1));
+            let t = Instant::now();
+            let res = quick
+                .get(format!("{url}/api/health"))
+                .send()
+                .unwrap_or_else(|e| panic!("health during the slow clients: {e}"));
+            assert_eq!(res.status().as_u16(), 200);
+            let (status, body) = post(
+                &quick,
+                &url,
+                &format!("/api/sessions/{id}/messages"),
+                json!({"messages": [text_message(&format!("during-{checks}"), "hi")]}).to_string(),
+            );
+            assert_eq!(status, 200, "{body}");
+            assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+        }
+        for (s, closed) in slow.iter_mut().zip(closed_at.iter_mut()) {
+            if closed.is_none() && closed_by_server(s) {
+                *closed = Some(started.elapsed());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let last = closed_at.iter().flatten().max().expect("closed");
+    assert!(*last < Duration::from_secs(60), "{last:?}");
+    // And the server is fine afterwards.
+    let res = http(Duration::from_secs(1))
+        .get(format!("{url}/api/health"))
+        .send()
+        .expect("health after");
+    assert_eq!(res.status().as_u16(), 200);
+}
+
+/// Send raw bytes on a new connection to `addr`.
+fn raw(addr: &str, bytes: &[u8]) -> TcpStream {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    s.write_all(bytes).expect("write");
+    s
+}
+
+/// Everything the server sends until it closes the connection.
+fn read_to_close(s: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    s.read_to_end(&mut out)
+        .expect("the server closes the connection");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn a_trickling_body_gets_408_and_idle_connections_are_closed() {
+    let env = TestEnv::new();
+    let server = TestServer::start_with(
+        &env,
+        &env.path().join("server.db"),
+        &["--body-timeout", "2", "--idle-timeout", "2"],
+    );
+    let id = live(&server.url, "claude-trickle");
+    let mut s = raw(
+        &server.addr,
+        format!(
+            "POST /api/sessions/{id}/messages HTTP/1.1\r\nHost: x\r\n\
+             X-Openctl-Client-ID: {CLIENT}\r\nContent-Type: application/json\r\n\
+             Content-Length: 1000\r\n\r\n{{"
+        )
+        .as_bytes(),
+    );
+    let t = Instant::now();
+    let writer = s.try_clone().expect("clone");
+    std::thread::spawn(move || {
+        let mut w = writer;
+        for _ in 0..100 {
+            std::thread::sleep(Duration::from_millis(500));
+            if w.write_all(b" ").is_err() {
+                return;
+            }
+        }
+    });
+    let answer = read_to_close(&mut s);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive in time"), "{answer}");
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+
+    // A kept-alive connection with no next request is closed.
+    let mut s = raw(&server.addr, b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n");
+    let t = Instant::now();
+    let answer = read_to_close(&mut s);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(t.elapsed() >= Duration::from_secs(1), "{:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+}
+
+#[test]
+fn event_streams_outlive_the_timeouts() {
+    let env = TestEnv::new();
+    let server = TestServer::start_with(
+        &env,
+        &env.path().join("server.db"),
+        &[
+            "--header-timeout",
+            "1",
+            "--idle-timeout",
+            "1",
+            "--body-timeout",
+            "1",
+        ],
+    );
+    let id = live(&server.url, "claude-stream");
+    let res = http(Duration::from_secs(60))
+        .get(server.api(&format!("/api/sessions/{id}/events")))
+        .send()
+        .expect("events");
+    assert_eq!(res.status().as_u16(), 200);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(res).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+        let _ = tx.send("<closed>".into());
+    });
+    wait_for("the stream's first event", Duration::from_secs(20), || {
+        rx.try_recv().ok().filter(|l| l.starts_with("event:"))
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(
+        push(&server.url, &id, &[text_message("late", "still here")]).0,
+        200
+    );
+    let line = wait_for("the message event", Duration::from_secs(20), || {
+        rx.try_recv()
+            .ok()
+            .filter(|l| l == "event: message" || l == "<closed>")
+    });
+    assert_eq!(line, "event: message");
 }

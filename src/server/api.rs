@@ -7,7 +7,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
 
 use crate::wire::{
@@ -16,6 +15,7 @@ use crate::wire::{
     MAX_JSON_BYTES,
 };
 
+use super::body::read_body;
 use super::events::{self, LiveEvent, StreamContext};
 use super::json::session_detail;
 use super::store::{diff_stats, NewMessage, NewSession, Store, StoreError};
@@ -26,14 +26,23 @@ use super::AppState;
 pub struct ApiError(pub StatusCode, pub String);
 
 impl ApiError {
-    fn bad(text: impl Into<String>) -> Self {
+    pub(super) fn bad(text: impl Into<String>) -> Self {
         ApiError(StatusCode::BAD_REQUEST, text.into())
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(ErrorBody { error: self.1 })).into_response()
+        let close = self.0 == StatusCode::REQUEST_TIMEOUT;
+        let mut res = (self.0, Json(ErrorBody { error: self.1 })).into_response();
+        if close {
+            // The rest of the body is not read: this connection is done.
+            res.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+        }
+        res
     }
 }
 
@@ -53,7 +62,7 @@ impl From<StoreError> for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub type ApiResult<T> = Result<T, ApiError>;
 
 /// Run a store call on the blocking pool.
 async fn blocking<T: Send + 'static>(
@@ -72,25 +81,9 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
-/// Read the whole body, counting the bytes actually received: over `limit`
-/// is 413 whatever Content-Length said.
-async fn read_body(body: Body, limit: usize) -> ApiResult<Bytes> {
-    let too_large = || {
-        ApiError(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("request body is larger than the limit of {limit} bytes"),
-        )
-    };
-    let mut stream = body.into_data_stream();
-    let mut buf = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad(format!("could not read the body: {e}")))?;
-        if buf.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(Bytes::from(buf))
+/// The whole body within `limit` bytes and the server's body timeout.
+async fn whole_body(state: &AppState, body: Body, limit: usize) -> ApiResult<Bytes> {
+    read_body(body, limit, state.body_timeout, |_| Ok(())).await
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -232,7 +225,7 @@ pub async fn live(
     body: Body,
 ) -> ApiResult<Json<LiveResponse>> {
     let client_id = writer(&state, &headers)?;
-    let obj = parse_object(&read_body(body, MAX_JSON_BYTES).await?)?;
+    let obj = parse_object(&whole_body(&state, body, MAX_JSON_BYTES).await?)?;
     let title = required_string(&obj, "title")?;
     let harness_session_id = match opt_string(&obj, "harness_session_id")? {
         Some(s) => Some(s),
@@ -338,7 +331,7 @@ pub async fn append(
     body: Body,
 ) -> ApiResult<Json<AppendResponse>> {
     let client_id = writer(&state, &headers)?;
-    let obj = parse_object(&read_body(body, MAX_JSON_BYTES).await?)?;
+    let obj = parse_object(&whole_body(&state, body, MAX_JSON_BYTES).await?)?;
     let messages = match obj.get("messages") {
         Some(Value::Array(m)) if !m.is_empty() => m,
         _ => {
@@ -391,7 +384,7 @@ pub async fn put_diff(
     body: Body,
 ) -> ApiResult<Json<DiffResponse>> {
     let client_id = writer(&state, &headers)?;
-    let bytes = read_body(body, MAX_DIFF_BYTES).await?;
+    let bytes = whole_body(&state, body, MAX_DIFF_BYTES).await?;
     let diff = stored_diff(String::from_utf8_lossy(&bytes).into_owned());
     let sid = id.clone();
     let (_, diff) = blocking(&state, move |s| s.put_diff(&sid, &client_id, diff)).await?;
@@ -423,7 +416,7 @@ pub async fn complete(
     body: Body,
 ) -> ApiResult<Json<CompleteResponse>> {
     let client_id = writer(&state, &headers)?;
-    let bytes = read_body(body, MAX_DIFF_BYTES).await?;
+    let bytes = whole_body(&state, body, MAX_DIFF_BYTES).await?;
     let obj = if bytes.iter().all(u8::is_ascii_whitespace) {
         Map::new()
     } else {
@@ -463,7 +456,7 @@ pub async fn patch(
     body: Body,
 ) -> ApiResult<Json<Value>> {
     let client_id = writer(&state, &headers)?;
-    let obj = parse_object(&read_body(body, MAX_JSON_BYTES).await?)?;
+    let obj = parse_object(&whole_body(&state, body, MAX_JSON_BYTES).await?)?;
     let title = opt_string(&obj, "title")?;
     let description = opt_string(&obj, "description")?;
     if title.is_none() && description.is_none() {

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
@@ -231,18 +231,31 @@ const SESSION_COLUMNS: &str = "id, title, description, status, harness, harness_
 
 /// Readers kept open for reuse.
 const READER_POOL: usize = 4;
+/// Reader connections open at once (each holds file descriptors and a page
+/// cache): more concurrent reads wait for one.
+const MAX_READERS: usize = 16;
+/// Page cache of a reader connection, KiB (SQLite's default is 2,000).
+const READER_CACHE_KIB: i64 = 256;
 
 /// The SQLite store.
 pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Option<Connection>>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<Readers>,
+    reader_freed: Condvar,
     closed: AtomicBool,
     /// The files we opened (the database and its WAL), to notice when
     /// they are deleted or replaced under us.
     files: Vec<(PathBuf, FileId)>,
     /// Whether the last check found them gone (to log the change once).
     gone: AtomicBool,
+}
+
+#[derive(Default)]
+struct Readers {
+    idle: Vec<Connection>,
+    /// Reader connections that exist, idle or in use.
+    open: usize,
 }
 
 /// What identifies a file: a path deleted and created again, or replaced
@@ -334,7 +347,8 @@ impl SqliteStore {
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(Some(conn)),
-            readers: Mutex::new(Vec::new()),
+            readers: Mutex::new(Readers::default()),
+            reader_freed: Condvar::new(),
             closed: AtomicBool::new(false),
             files,
             gone: AtomicBool::new(false),
@@ -408,25 +422,53 @@ impl SqliteStore {
             return Err(StoreError::Backend("database is closed".into()));
         }
         self.check_files()?;
-        let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
-        let conn = match pooled {
-            Some(c) => c,
-            None => {
-                let opened = Connection::open_with_flags(
-                    &self.path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )
-                .and_then(|c| configure(&c).map(|()| c));
-                opened.map_err(|e| self.explain(e.into()))?
-            }
-        };
+        let conn = self.reader()?;
         let out = f(&conn).map_err(|e| self.explain(e));
-        if let Ok(mut pool) = self.readers.lock() {
-            if pool.len() < READER_POOL && !self.closed.load(Ordering::SeqCst) {
-                pool.push(conn);
-            }
+        let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.idle.len() < READER_POOL && !self.closed.load(Ordering::SeqCst) {
+            pool.idle.push(conn);
+        } else {
+            pool.open -= 1;
         }
+        drop(pool);
+        self.reader_freed.notify_one();
         out
+    }
+
+    /// A reader connection: a pooled one, a new one while fewer than
+    /// MAX_READERS exist, else the next one released.
+    fn reader(&self) -> StoreResult<Connection> {
+        let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(c) = pool.idle.pop() {
+                return Ok(c);
+            }
+            if pool.open < MAX_READERS {
+                pool.open += 1;
+                break;
+            }
+            pool = self
+                .reader_freed
+                .wait(pool)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        drop(pool);
+        let opened = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .and_then(|c| {
+            configure(&c)?;
+            // Reads go through the OS page cache; a small cache per reader
+            // keeps many concurrent reads of large sessions small.
+            c.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
+            Ok(c)
+        });
+        opened.map_err(|e| {
+            self.readers.lock().unwrap_or_else(|p| p.into_inner()).open -= 1;
+            self.reader_freed.notify_one();
+            self.explain(e.into())
+        })
     }
 }
 
@@ -763,7 +805,8 @@ impl Store for SqliteStore {
     fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
         if let Ok(mut pool) = self.readers.lock() {
-            pool.clear();
+            pool.open -= pool.idle.len();
+            pool.idle.clear();
         }
         if let Ok(mut writer) = self.writer.lock() {
             if let Some(conn) = writer.take() {
