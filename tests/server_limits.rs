@@ -1,6 +1,6 @@
 //! Integration tests: `openctl server` under conditions that used to hurt
 //! it: its database deleted while it runs, slow or idle clients holding
-//! connections.
+//! connections, bodies of many tiny blocks, and reads of large sessions.
 
 use std::io::{BufRead, Read, Write};
 use std::net::TcpStream;
@@ -362,4 +362,163 @@ fn event_streams_outlive_the_timeouts() {
             .filter(|l| l == "event: message" || l == "<closed>")
     });
     assert_eq!(line, "event: message");
+}
+
+/// `n` empty blocks.
+fn blocks(n: usize) -> String {
+    vec!["{}"; n].join(",")
+}
+
+#[test]
+fn too_many_blocks_or_messages_are_refused_with_413() {
+    let env = TestEnv::new();
+    let server = TestServer::start(&env);
+    let id = live(&server.url, "claude-blocks");
+    let path = format!("/api/sessions/{id}/messages");
+    let client = http(Duration::from_secs(60));
+    let message = |n: usize| format!(r#"{{"role": "user", "content_blocks": [{}]}}"#, blocks(n));
+
+    // At the limit: stored.
+    let (status, body) = post(
+        &client,
+        &server.url,
+        &path,
+        format!(r#"{{"messages": [{}]}}"#, message(4096)),
+    );
+    assert_eq!(status, 200, "{body}");
+    let too_many = [
+        // One more block in a message.
+        (
+            vec![message(1), message(4097)],
+            "`messages[1].content_blocks` has more than 4096 blocks",
+        ),
+        // Too many blocks in the request, each message within its limit.
+        (vec![message(4000); 26], "more than 100000 content blocks"),
+        (vec![message(0); 10_001], "more than 10000 messages"),
+    ];
+    for (messages, error) in too_many {
+        let body = format!(r#"{{"messages": [{}]}}"#, messages.join(","));
+        let (status, body) = post(&client, &server.url, &path, body);
+        assert_eq!(status, 413, "{body}");
+        assert!(error_text(&body).contains(error), "{body}");
+    }
+
+    // The 9.7 MB body of 3.4 million empty blocks, a few at once: refused,
+    // and the server stays healthy.
+    let huge = format!(
+        r#"{{"messages": [{{"role": "user", "content_blocks": [{}]}}]}}"#,
+        blocks(3_400_000)
+    );
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                let (status, body) = post(&client, &server.url, &path, huge.clone());
+                assert_eq!(status, 413, "{body}");
+                assert!(error_text(&body).contains("4096 blocks"), "{body}");
+            });
+        }
+    });
+    let detail = server.get_session(&id);
+    assert_eq!(detail["session"]["message_count"], 1);
+}
+
+#[test]
+fn a_large_session_reads_back_byte_identical_through_the_stream() {
+    let env = TestEnv::new();
+    let server = TestServer::start(&env);
+    let id = live(&server.url, "claude-large");
+    let kinds = ["prompt", "response", "tool_result", "injected"];
+    let mut sent = Vec::new();
+    for batch in 0..6 {
+        let messages: Vec<Value> = (0..2000)
+            .map(|j| {
+                let i = batch * 2000 + j;
+                let mut m = json!({
+                    "role": if i % 2 == 0 { "user" } else { "assistant" },
+                    "content_blocks": [
+                        {"type": "text", "text": format!("message {i} \"é\" \\ <b>\u{2028}{}", "x".repeat(i % 13 * 97))},
+                        {"type": "tool_use", "id": format!("t{i}"), "name": "Bash", "input": {"command": "ls", "n": i, "f": 1.5}}
+                    ],
+                    "uuid": format!("u-{i}"),
+                    "kind": kinds[i % kinds.len()],
+                });
+                if i % 3 == 0 {
+                    m["timestamp"] = json!("2026-11-24T10:00:00.000Z");
+                }
+                if i % 7 == 0 {
+                    m["agent_id"] = json!("a1");
+                    m["parent_tool_use_id"] = json!(format!("t{}", i + 1));
+                }
+                m
+            })
+            .collect();
+        let (status, body) = push(&server.url, &id, &messages);
+        assert_eq!(status, 200, "{body}");
+        sent.extend(messages);
+    }
+    let res = http(Duration::from_secs(60))
+        .put(server.api(&format!("/api/sessions/{id}/diff")))
+        .header("X-Openctl-Client-ID", CLIENT)
+        .header("Content-Type", "text/plain")
+        .body("diff --git a/f b/f\n--- a/f\n+++ b/f\n+\"new\"\n")
+        .send()
+        .expect("diff");
+    assert_eq!(res.status().as_u16(), 200);
+
+    let res = http(Duration::from_secs(60))
+        .get(server.api(&format!("/api/sessions/{id}")))
+        .send()
+        .expect("GET session");
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(
+        res.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/json")
+    );
+    let body = res.text().expect("body");
+    let detail: Value = serde_json::from_str(&body).expect("the streamed body is JSON");
+    // Compact JSON in the order the server always wrote: parsing and
+    // writing it again (keys keep their order) gives the same bytes.
+    assert!(
+        serde_json::to_string(&detail).expect("json") == body,
+        "the body is not the canonical compact JSON"
+    );
+    let keys: Vec<&String> = detail.as_object().expect("object").keys().collect();
+    assert_eq!(keys, ["session", "messages", "diffs"]);
+    assert_eq!(detail["session"]["message_count"], 12_000);
+    let messages = detail["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 12_000);
+    for (i, (got, want)) in messages.iter().zip(&sent).enumerate() {
+        assert_eq!(got["message_index"], i as i64);
+        for field in [
+            "role",
+            "content_blocks",
+            "uuid",
+            "kind",
+            "agent_id",
+            "parent_tool_use_id",
+        ] {
+            assert_eq!(got.get(field), want.get(field), "message {i}, {field}");
+        }
+        assert_eq!(
+            got["timestamp"],
+            want.get("timestamp").cloned().unwrap_or(Value::Null)
+        );
+        let order: Vec<&String> = got.as_object().expect("message").keys().collect();
+        assert_eq!(
+            &order[..5],
+            [
+                "message_index",
+                "role",
+                "content_blocks",
+                "timestamp",
+                "uuid"
+            ]
+        );
+    }
+    assert_eq!(detail["diffs"][0]["additions"], 1);
+    assert!(detail["diffs"][0]["diff"]
+        .as_str()
+        .is_some_and(|d| d.contains("\"new\"")));
 }

@@ -168,12 +168,40 @@ pub trait Store: Send + Sync {
     fn diff(&self, id: &str) -> StoreResult<Option<StoredDiff>>;
     /// Session, all messages and diff, read from one consistent snapshot.
     fn detail(&self, id: &str) -> StoreResult<(SessionInfo, Vec<RawMessage>, Option<StoredDiff>)>;
+    /// Messages with `from <= message_index < until`, in order: as many as
+    /// fit in about `max_bytes` of content (at least one), so a reader of a
+    /// huge session holds one page at a time.
+    fn messages_page(
+        &self,
+        id: &str,
+        from: i64,
+        until: i64,
+        max_bytes: usize,
+    ) -> StoreResult<Vec<RawMessage>>;
     /// Whether writes can still be stored (`Unavailable` says why not).
     fn check(&self) -> StoreResult<()> {
         Ok(())
     }
     /// Close every connection (the server calls it once after shutdown).
     fn close(&self);
+}
+
+/// A store in `dir` with one live session of client "c": (store, its id).
+#[cfg(test)]
+pub fn test_store(dir: &Path) -> (std::sync::Arc<dyn Store>, String) {
+    let store = std::sync::Arc::new(SqliteStore::open(&dir.join("db")).expect("open"));
+    let new = NewSession {
+        client_id: "c".into(),
+        title: "t \"quoted\" ☃".into(),
+        harness: "claude-code".into(),
+        harness_session_id: "h".into(),
+        project_path: Some("/p".into()),
+        model: None,
+        repo_url: None,
+        interactive: false,
+    };
+    let id = store.live(new, "2026-01-01T00:00:00Z").expect("live");
+    (store, id.session.id)
 }
 
 /// Schema migrations, applied in order; `PRAGMA user_version` is the number
@@ -236,6 +264,8 @@ const READER_POOL: usize = 4;
 const MAX_READERS: usize = 16;
 /// Page cache of a reader connection, KiB (SQLite's default is 2,000).
 const READER_CACHE_KIB: i64 = 256;
+/// Rows of one `messages_page` at most, whatever their size.
+const MAX_PAGE_ROWS: i64 = 2048;
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -798,6 +828,34 @@ impl Store for SqliteStore {
         })
     }
 
+    fn messages_page(
+        &self,
+        id: &str,
+        from: i64,
+        until: i64,
+        max_bytes: usize,
+    ) -> StoreResult<Vec<RawMessage>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT message_index, role, content_blocks, timestamp, uuid, kind, agent_id, parent_tool_use_id FROM messages
+                 WHERE session_id = ?1 AND message_index >= ?2 AND message_index < ?3
+                 ORDER BY message_index LIMIT ?4",
+            )?;
+            let mut rows = stmt.query(params![id, from, until, MAX_PAGE_ROWS])?;
+            let mut page = Vec::new();
+            let mut bytes = 0;
+            while let Some(row) = rows.next()? {
+                let m = raw_message(row)?;
+                bytes += m.content_blocks.len();
+                page.push(m);
+                if bytes >= max_bytes {
+                    break;
+                }
+            }
+            Ok(page)
+        })
+    }
+
     fn check(&self) -> StoreResult<()> {
         self.check_files()
     }
@@ -829,22 +887,26 @@ fn read_messages(
         "SELECT message_index, role, content_blocks, timestamp, uuid, kind, agent_id, parent_tool_use_id FROM messages
                  WHERE session_id = ?1 AND message_index >= ?2 ORDER BY message_index LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![id, from, limit], |r| {
-        Ok(RawMessage {
-            message_index: r.get(0)?,
-            role: r.get(1)?,
-            content_blocks: r.get(2)?,
-            timestamp: r.get(3)?,
-            uuid: r.get(4)?,
-            kind: r
-                .get::<_, Option<String>>(5)?
-                .as_deref()
-                .and_then(MessageKind::parse),
-            agent_id: r.get(6)?,
-            parent_tool_use_id: r.get(7)?,
-        })
-    })?;
+    let rows = stmt.query_map(params![id, from, limit], raw_message)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// A row of `SELECT message_index, role, content_blocks, timestamp, uuid,
+/// kind, agent_id, parent_tool_use_id`.
+fn raw_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawMessage> {
+    Ok(RawMessage {
+        message_index: r.get(0)?,
+        role: r.get(1)?,
+        content_blocks: r.get(2)?,
+        timestamp: r.get(3)?,
+        uuid: r.get(4)?,
+        kind: r
+            .get::<_, Option<String>>(5)?
+            .as_deref()
+            .and_then(MessageKind::parse),
+        agent_id: r.get(6)?,
+        parent_tool_use_id: r.get(7)?,
+    })
 }
 
 fn read_diff(conn: &Connection, id: &str) -> StoreResult<Option<StoredDiff>> {
