@@ -13,5 +13,6 @@ mod plugin;
 mod real_transcripts;
 mod redact;
 mod server;
+mod server_limits;
 mod share;
 mod state;
