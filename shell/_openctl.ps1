@@ -79,7 +79,10 @@ Register-ArgumentCompleter -Native -CommandName 'openctl' -ScriptBlock {
             break
         }
         'openctl;session;list' {
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'With --remote: the server to ask [default: the default server]')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'With --remote: the server to ask [default: the default server]')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Sessions of every project, not only the current directory''s')
+            [CompletionResult]::new('--remote', '--remote', [CompletionResultType]::ParameterName, 'The sessions this machine shared on a server, as the server has them (also those whose transcript is gone), newest first')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')

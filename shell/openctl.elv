@@ -72,7 +72,10 @@ set edit:completion:arg-completer[openctl] = {|@words|
             cand --version 'Print version'
         }
         &'openctl;session;list'= {
+            cand -s 'With --remote: the server to ask [default: the default server]'
+            cand --server 'With --remote: the server to ask [default: the default server]'
             cand --all 'Sessions of every project, not only the current directory''s'
+            cand --remote 'The sessions this machine shared on a server, as the server has them (also those whose transcript is gone), newest first'
             cand --json 'Print JSON'
             cand -h 'Print help'
             cand --help 'Print help'

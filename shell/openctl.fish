@@ -58,7 +58,9 @@ complete -c openctl -n "__fish_openctl_using_subcommand session; and __fish_seen
 complete -c openctl -n "__fish_openctl_using_subcommand session; and __fish_seen_subcommand_from unshare" -s q -l quiet -d 'No progress messages on stderr'
 complete -c openctl -n "__fish_openctl_using_subcommand session; and __fish_seen_subcommand_from unshare" -s h -l help -d 'Print help'
 complete -c openctl -n "__fish_openctl_using_subcommand session; and __fish_seen_subcommand_from unshare" -s V -l version -d 'Print version'
+complete -c openctl -n "__fish_openctl_using_subcommand session; and __fish_seen_subcommand_from list" -s s -l server -d 'With --remote: the server to ask [default: the default server]' -r
 complete -c openctl -n "__fish_openctl_using_subcommand session; and __fish_seen_subcommand_from list" -l all -d 'Sessions of every project, not only the current directory\'s'
+complete -c openctl -n "__fish_openctl_using_subcommand session; and __fish_seen_subcommand_from list" -l remote -d 'The sessions this machine shared on a server, as the server has them (also those whose transcript is gone), newest first'
 complete -c openctl -n "__fish_openctl_using_subcommand session; and __fish_seen_subcommand_from list" -l json -d 'Print JSON'
 complete -c openctl -n "__fish_openctl_using_subcommand session; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c openctl -n "__fish_openctl_using_subcommand session; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'

@@ -25,7 +25,7 @@ use crate::error::{CliError, Exit};
 use crate::identity::Identity;
 use crate::wire::{
     self, AppendResponse, CompleteRequest, CompleteResponse, DiffResponse, Health, LiveRequest,
-    LiveResponse, LookupResponse, Message, PatchRequest, SessionDetail,
+    LiveResponse, LookupResponse, Message, PatchRequest, SessionDetail, SessionList,
 };
 
 /// How long establishing a connection may take.
@@ -354,6 +354,16 @@ impl ServerApi {
     }
 
     /// `GET /api/sessions?claude_session_id=`.
+    /// `GET /api/sessions`: this machine's sessions on the server, newest
+    /// first.
+    pub async fn list_own(&self, limit: i64) -> Result<SessionList, ApiError> {
+        let url = self.url("/api/sessions");
+        let req = self
+            .request(reqwest::Method::GET, &url)
+            .query(&[("limit", limit)]);
+        self.send_json(&url, req).await
+    }
+
     pub async fn lookup(&self, claude_session_id: &str) -> Result<LookupResponse, ApiError> {
         let url = self.url("/api/sessions");
         let req = self

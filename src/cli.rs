@@ -123,8 +123,16 @@ pub struct UnshareArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ListArgs {
     /// Sessions of every project, not only the current directory's
-    #[arg(long)]
+    #[arg(long, conflicts_with = "remote")]
     pub all: bool,
+    /// The sessions this machine shared on a server, as the server has
+    /// them (also those whose transcript is gone), newest first
+    #[arg(long)]
+    pub remote: bool,
+    /// With --remote: the server to ask [default: the default server]
+    #[arg(short = 's', long = "server", value_name = "URL", requires = "remote",
+          add = ArgValueCandidates::new(complete::servers))]
+    pub server: Option<String>,
     /// Print JSON
     #[arg(long)]
     pub json: bool,

@@ -308,6 +308,18 @@ pub struct SessionDetail {
     pub diffs: Vec<StoredDiff>,
 }
 
+/// `GET /api/sessions` (no `claude_session_id`): the caller's own
+/// sessions, newest first (the reference CLI's `session list` reads
+/// `sessions`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionList {
+    pub sessions: Vec<SessionInfo>,
+    #[serde(default)]
+    pub limit: i64,
+    #[serde(default)]
+    pub offset: i64,
+}
+
 /// `GET /api/sessions?claude_session_id=` response.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LookupResponse {

@@ -697,8 +697,13 @@ fn diff_complete_patch_lookup_delete() {
         None,
     );
     assert_eq!((status, none["session"].clone()), (200, Value::Null));
+    // Without a session id: the caller's own sessions (as the original
+    // server answers its CLI's `session list`).
+    let (status, list) = send(&server, "GET", "/api/sessions", Some(CLIENT), None);
+    assert_eq!(status, 200, "{list}");
+    assert!(list["sessions"].is_array(), "{list}");
     assert_eq!(
-        send(&server, "GET", "/api/sessions", Some(CLIENT), None).0,
+        send(&server, "GET", "/api/sessions?limit=x", Some(CLIENT), None).0,
         400
     );
 

@@ -1243,3 +1243,117 @@ fn a_delete_that_failed_because_the_server_was_down_can_be_run_again() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_server_that_cannot_start_creates_nothing() {
+    let env = TestEnv::new();
+    // A database in a directory that does not exist: said, not created.
+    let missing = env.path().join("no/such/dir/x.db");
+    let out = env
+        .cmd(&[
+            "server",
+            "--db",
+            missing.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+    assert!(!env.path().join("no").exists());
+    // A busy port: no database file either.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let db = env.path().join("busy.db");
+    let out = env
+        .cmd(&["server", "--db", db.to_str().unwrap(), "--listen", &addr])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot listen"), "{}", stderr(&out));
+    assert!(!db.exists(), "the database was not created");
+}
+
+#[test]
+fn the_original_cli_lists_its_own_sessions_and_openctl_lists_what_it_shared() {
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let server = TestServer::start(&env);
+    let s2 = "5a5a0002-0000-4000-8000-000000000002";
+    let p = project(&env, &[S1, s2], 1);
+    let first = id_of(&stdout(&share_cmd(
+        &env,
+        &p,
+        &server,
+        &[S1, "--allow-repo"],
+    )));
+    let second = id_of(&stdout(&share_cmd(&env, &p, &server, &[s2])));
+    // Another client's session on the same server.
+    let other = uuid::Uuid::new_v4().to_string();
+    let res = reqwest::blocking::Client::new()
+        .post(server.api("/api/sessions/live"))
+        .header("x-openctl-client-id", &other)
+        .json(&serde_json::json!({"title": "not yours", "harness_session_id": "x-1"}))
+        .send()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+
+    // The original CLI's `session list`: GET /api/sessions, no query.
+    let list: serde_json::Value = as_owner(&env, &server, reqwest::Method::GET, "/api/sessions")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let ids: Vec<&str> = list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "only this machine's: {list}");
+    assert!(ids.contains(&first.as_str()) && ids.contains(&second.as_str()));
+    let paged: serde_json::Value =
+        as_owner(&env, &server, reqwest::Method::GET, "/api/sessions?limit=1")
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+    assert_eq!(paged["sessions"].as_array().unwrap().len(), 1);
+
+    // Its upload of a finished session: a clear error naming what works.
+    let res = reqwest::blocking::Client::new()
+        .post(server.api("/api/sessions"))
+        .header("x-openctl-client-id", &other)
+        .header("content-type", "multipart/form-data; boundary=x")
+        .body("--x--\r\n")
+        .send()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 405);
+    let body: serde_json::Value = res.json().unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("/api/sessions/live"),
+        "{body}"
+    );
+
+    // `openctl session list --remote`: also a session whose transcript is
+    // gone.
+    std::fs::remove_file(env.project_dir(&p).join(format!("{S1}.jsonl"))).unwrap();
+    let out = env.ok(&["session", "list", "--remote", "-s", &server.url]);
+    assert!(out.contains(S1) && out.contains(s2), "{out}");
+    assert!(out.contains(&format!("/sessions/{first}")), "{out}");
+    assert!(!out.contains("not yours"), "{out}");
+    let json: serde_json::Value = serde_json::from_str(&env.ok(&[
+        "session",
+        "list",
+        "--remote",
+        "-s",
+        &server.url,
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 2);
+}

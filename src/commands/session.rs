@@ -838,7 +838,37 @@ pub fn redactions(args: &RedactionsArgs) -> Result<()> {
     Ok(())
 }
 
+/// `session list --remote`: what this machine shared on a server, as the
+/// server has it.
+fn list_remote(args: &ListArgs) -> Result<()> {
+    let cfg = Config::load()?;
+    let server = config::resolve_server(args.server.as_deref(), &cfg)?;
+    let http = Http::new()?;
+    let api = http.server(&server, cfg.token(&server))?;
+    let list = api_client::block_on(api.list_own(500))?.map_err(|e| {
+        api.forget_if_never_answered(&e);
+        e.into_cli()
+    })?;
+    if args.json {
+        return output::print_json(&list.sessions);
+    }
+    if list.sessions.is_empty() {
+        eprintln!("No sessions of this machine on {server}");
+        return Ok(());
+    }
+    for s in &list.sessions {
+        output::println(format!(
+            "{}  {:<8}  {}  \"{}\"  {server}/sessions/{}",
+            s.harness_session_id, s.status, s.created_at, s.title, s.id
+        ))?;
+    }
+    Ok(())
+}
+
 pub fn list(args: &ListArgs) -> Result<()> {
+    if args.remote {
+        return list_remote(args);
+    }
     let files: Vec<SessionFile> = if args.all {
         sessions::all()
     } else {

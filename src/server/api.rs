@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 
 use crate::wire::{
     AppendResponse, CompleteResponse, DiffResponse, ErrorBody, Health, LiveResponse,
-    LookupResponse, MessageKind, StoredDiff, CLIENT_ID_HEADER, HARNESS_CLAUDE_CODE, MAX_DIFF_BYTES,
-    MAX_JSON_BYTES, WRITE_TOKEN_HEADER,
+    LookupResponse, MessageKind, SessionList, StoredDiff, CLIENT_ID_HEADER, HARNESS_CLAUDE_CODE,
+    MAX_DIFF_BYTES, MAX_JSON_BYTES, WRITE_TOKEN_HEADER,
 };
 
 use super::body::{
@@ -616,18 +616,48 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// Most sessions one list answer holds.
+const MAX_LIST: i64 = 500;
+
+/// `GET /api/sessions`: with `claude_session_id`, the caller's session of
+/// that Claude Code session; without, the caller's sessions, newest first
+/// (`?limit=` up to 500, default 100, `?offset=`, `?project=`), as the
+/// reference server answers its CLI's `session list`. Never another
+/// client's.
 pub async fn lookup(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> ApiResult<Json<LookupResponse>> {
+) -> ApiResult<Response> {
     let client_id = prove(&state, &headers, client_id(&headers)?).await?;
-    let harness_session_id = query_param(query.as_deref(), "claude_session_id")
-        .or_else(|| query_param(query.as_deref(), "harness_session_id"))
+    let q = query.as_deref();
+    let Some(harness_session_id) = query_param(q, "claude_session_id")
+        .or_else(|| query_param(q, "harness_session_id"))
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::bad("the `claude_session_id` query parameter is required"))?;
-    let harness =
-        query_param(query.as_deref(), "harness").unwrap_or_else(|| HARNESS_CLAUDE_CODE.to_string());
+    else {
+        let number = |name: &str, default: i64| -> ApiResult<i64> {
+            match query_param(q, name) {
+                None => Ok(default),
+                Some(v) => v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                    ApiError::bad(format!("`{name}` must be a number of at least 0"))
+                }),
+            }
+        };
+        let limit = number("limit", 100)?.min(MAX_LIST);
+        let offset = number("offset", 0)?;
+        let project = query_param(q, "project").filter(|p| !p.is_empty());
+        let sessions = blocking(&state, move |s| {
+            s.list_owned(&client_id, project.as_deref(), limit, offset)
+        })
+        .await?;
+        return Ok(Json(SessionList {
+            sessions,
+            limit,
+            offset,
+        })
+        .into_response());
+    };
+    let harness = query_param(q, "harness").unwrap_or_else(|| HARNESS_CLAUDE_CODE.to_string());
     let session = blocking(&state, move |s| {
         s.lookup(&harness, &harness_session_id, &client_id)
     })
@@ -635,7 +665,19 @@ pub async fn lookup(
     let url = session
         .as_ref()
         .map(|s| session_url(&state, &headers, &s.id));
-    Ok(Json(LookupResponse { session, url }))
+    Ok(Json(LookupResponse { session, url }).into_response())
+}
+
+/// `POST /api/sessions`: the reference server's upload of a finished
+/// session (multipart), which this server does not take.
+pub async fn upload() -> ApiError {
+    ApiError(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this server does not take uploads of finished sessions (multipart POST /api/sessions); \
+         share a session live instead: `openctl share` (POST /api/sessions/live, then \
+         POST /api/sessions/:id/messages)"
+            .into(),
+    )
 }
 
 pub async fn detail(

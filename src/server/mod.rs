@@ -83,17 +83,20 @@ pub(crate) struct AppState {
 
 /// Open the database, creating its directory (0700) when needed.
 pub fn open_store(path: &Path) -> Result<SqliteStore> {
+    // Only the database file is created: a directory that does not exist
+    // is a mistyped path to report, not one to make.
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        crate::paths::ensure_private_dir(dir).map_err(|e| {
-            CliError::new(
+        if !dir.is_dir() {
+            return Err(CliError::new(
                 crate::error::Exit::Failure,
                 format!(
-                    "cannot create the database directory {}: {e:#}",
+                    "the directory {} of the database does not exist",
                     dir.display()
                 ),
             )
-            .with_hint("pass --db with a path in a writable directory")
-        })?;
+            .with_hint("create it first, or pass --db with a path in an existing directory")
+            .into());
+        }
     }
     SqliteStore::open(path).map_err(|e| {
         CliError::new(crate::error::Exit::Failure, format!("{e:#}"))
@@ -109,7 +112,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/assets/viewer.js", get(pages::viewer_js))
         .route("/assets/viewer.css", get(pages::viewer_css))
         .route("/api/health", get(api::health))
-        .route("/api/sessions", get(api::lookup))
+        .route("/api/sessions", get(api::lookup).post(api::upload))
         .route("/api/sessions/live", post(api::live))
         .route(
             "/api/sessions/{id}",
@@ -259,7 +262,7 @@ pub struct RunOptions {
     pub limits: Limits,
 }
 
-/// Blocking: open the database, bind, print `Listening on http://ADDR` to
+/// Blocking: bind, open the database, print `Listening on http://ADDR` to
 /// stderr, serve until SIGINT/SIGTERM.
 pub fn run(opts: RunOptions) -> Result<()> {
     let public_url = opts
@@ -276,14 +279,20 @@ pub fn run(opts: RunOptions) -> Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .try_init();
-    let store: Arc<dyn Store> = Arc::new(open_store(&opts.db_path)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("openctl-server")
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
+        // The port first: a server that cannot listen creates nothing.
         let listener = bind(&opts.listen).await?;
+        let path = opts.db_path.clone();
+        let store: Arc<dyn Store> = Arc::new(
+            tokio::task::spawn_blocking(move || open_store(&path))
+                .await
+                .context("opening the database")??,
+        );
         let local = listener
             .local_addr()
             .context("reading the listen address")?;

@@ -192,6 +192,15 @@ pub trait Store: Send + Sync {
     fn check(&self) -> StoreResult<()> {
         Ok(())
     }
+    /// The sessions `client_id` owns (of `project_path`, when given),
+    /// newest first: at most `limit` from `offset`.
+    fn list_owned(
+        &self,
+        client_id: &str,
+        project_path: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<SessionInfo>>;
     /// Close every connection (the server calls it once after shutdown).
     fn close(&self);
 }
@@ -267,6 +276,8 @@ const MIGRATIONS: &[&str] = &[
         token_hash TEXT NOT NULL,
         created_at TEXT NOT NULL
     );",
+    // 5: an owner's sessions, newest first.
+    "CREATE INDEX sessions_by_owner ON sessions(client_id, created_at);",
 ];
 
 const SESSION_COLUMNS: &str = "id, title, description, status, harness, harness_session_id, \
@@ -795,6 +806,26 @@ impl Store for SqliteStore {
                 tx.prepare_cached(sql)?.execute([id])?;
             }
             Ok(())
+        })
+    }
+
+    fn list_owned(
+        &self,
+        client_id: &str,
+        project_path: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<SessionInfo>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions
+                 WHERE client_id = ?1 AND (?2 IS NULL OR project_path = ?2)
+                 ORDER BY created_at DESC, id LIMIT ?3 OFFSET ?4"
+            ))?;
+            let rows = stmt.query_map(params![client_id, project_path, limit, offset], |r| {
+                session_row(r).map(|(info, _, _)| info)
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 
