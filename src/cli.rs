@@ -305,8 +305,52 @@ pub enum Shell {
 #[derive(Debug, Clone, Args)]
 pub struct CompletionsArgs {
     /// The shell to print a completion script for
-    #[arg(value_enum)]
+    #[arg(value_parser = ShellParser)]
     pub shell: Shell,
+}
+
+/// Parses a [`Shell`] like `value_enum` does, but an unknown name gets the
+/// list of supported shells only: clap's "a similar value exists" would
+/// offer `powershell` for any long enough typo.
+#[derive(Debug, Clone, Copy)]
+struct ShellParser;
+
+impl clap::builder::TypedValueParser for ShellParser {
+    type Value = Shell;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Shell, clap::Error> {
+        use clap::error::{ContextKind, ContextValue, ErrorKind};
+        let name = value.to_string_lossy();
+        if let Ok(shell) = Shell::from_str(&name, false) {
+            return Ok(shell);
+        }
+        let mut err = clap::Error::new(ErrorKind::InvalidValue).with_cmd(cmd);
+        let arg = arg.map_or_else(|| "<SHELL>".to_string(), ToString::to_string);
+        err.insert(ContextKind::InvalidArg, ContextValue::String(arg));
+        err.insert(ContextKind::InvalidValue, ContextValue::String(name.into()));
+        let shells = Shell::value_variants()
+            .iter()
+            .filter_map(ValueEnum::to_possible_value)
+            .map(|v| v.get_name().to_string())
+            .collect();
+        err.insert(ContextKind::ValidValue, ContextValue::Strings(shells));
+        Err(err)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            Shell::value_variants()
+                .iter()
+                .filter_map(ValueEnum::to_possible_value),
+        ))
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,6 @@
 //! Integration tests: how the CLI behaves towards the person at the
 //! terminal. `config` shows the value in effect and where it comes from,
-//! and masks secrets.
+//! and masks secrets; usage errors say what is valid.
 
 use serde_json::{json, Value};
 
@@ -253,4 +253,21 @@ fn a_token_is_masked_unless_asked_for() {
         line.starts_with(&format!("token = {TOKEN}  (from ")),
         "{line}"
     );
+}
+
+#[test]
+fn an_unknown_shell_lists_the_supported_ones() {
+    let env = TestEnv::new();
+    let out = env.run(&["completions", "nosuchshell"]);
+    assert_eq!(out.status.code(), Some(64));
+    let err = stderr(&out);
+    assert!(
+        err.contains("[possible values: bash, zsh, fish, powershell, elvish]"),
+        "{err}"
+    );
+    assert!(!err.contains("similar"), "no did-you-mean: {err}");
+    assert!(stdout(&out).is_empty());
+    // The shells are still what the completion scripts offer.
+    let bash = env.ok(&["completions", "bash"]);
+    assert!(bash.contains("bash zsh fish powershell elvish"), "{bash}");
 }
