@@ -1,6 +1,12 @@
 //! Integration tests: how the CLI behaves towards the person at the
 //! terminal. `config` shows the value in effect and where it comes from,
-//! and masks secrets; usage errors say what is valid.
+//! and masks secrets; usage errors say what is valid; a signal at a prompt
+//! leaves the terminal usable.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -270,4 +276,106 @@ fn an_unknown_shell_lists_the_supported_ones() {
     // The shells are still what the completion scripts offer.
     let bash = env.ok(&["completions", "bash"]);
     assert!(bash.contains("bash zsh fish powershell elvish"), "{bash}");
+}
+
+const S1: &str = "5a5a0001-0000-4000-8000-000000000001";
+const SHOW_CURSOR: &str = "\x1b[?25h";
+const HIDE_CURSOR: &str = "\x1b[?25l";
+
+/// A git project whose repository is not allowed yet, with one session.
+fn unallowed_project(env: &TestEnv) -> PathBuf {
+    let p = env.git_repo("proj", Some("git@github.com:Acme/App.git"));
+    let p = p.canonicalize().unwrap();
+    env.write_session(
+        &p,
+        S1,
+        &[
+            user_line("u1", &p, "prompt"),
+            assistant_line("a1", &p, "answer"),
+        ],
+    );
+    p
+}
+
+/// The process running `BIN` below `ancestor`.
+fn openctl_below(ancestor: u32) -> u32 {
+    let parent_of = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // pid (comm) state ppid ...: comm may hold spaces, so after the last ')'.
+        stat.rsplit(')')
+            .next()?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    let bin = std::fs::canonicalize(BIN).unwrap();
+    wait_for("openctl under script", Duration::from_secs(10), || {
+        std::fs::read_dir("/proc")
+            .ok()?
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .find(|&pid| {
+                std::fs::read_link(format!("/proc/{pid}/exe")).ok().as_ref() == Some(&bin) && {
+                    let mut p = pid;
+                    std::iter::from_fn(|| {
+                        p = parent_of(p)?;
+                        Some(p)
+                    })
+                    .take(8)
+                    .any(|p| p == ancestor)
+                }
+            })
+    })
+}
+
+#[test]
+fn ctrl_c_at_the_prompt_shows_the_cursor_again_and_exits_130() {
+    let env = TestEnv::new();
+    let p = unallowed_project(&env);
+    // The server is never contacted: the prompt comes first.
+    let cmd = format!("{BIN} share {S1} -s http://127.0.0.1:9");
+    let (code, text) = run_in_pty(&env, &p, &cmd, HIDE_CURSOR, |stdin, _| {
+        stdin.write_all(b"\x03").unwrap();
+        stdin.flush().unwrap();
+    });
+    assert!(text.contains("Allow it?"), "{text:?}");
+    assert_eq!(code, Some(130), "{text:?}");
+    assert!(text.ends_with(SHOW_CURSOR), "{text:?}");
+    // Nothing was allowed.
+    assert!(env.ok(&["repo", "list", "--all"]).trim().is_empty());
+}
+
+#[test]
+fn sigterm_at_the_prompt_restores_the_terminal_and_exits_143() {
+    let env = TestEnv::new();
+    let p = unallowed_project(&env);
+    let cmd =
+        format!("{BIN} share {S1} -s http://127.0.0.1:9; echo \"openctl exited $?\"; stty -a");
+    let (code, text) = run_in_pty(&env, &p, &cmd, HIDE_CURSOR, |_, script| {
+        let pid = openctl_below(script);
+        // The prompt reads keys in raw mode once the cursor is hidden.
+        std::thread::sleep(Duration::from_millis(300));
+        let killed = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+    });
+    assert_eq!(code, Some(0), "{text:?}");
+    let (prompt, after) = text
+        .split_once("openctl exited 143")
+        .unwrap_or_else(|| panic!("exit 143 expected: {text:?}"));
+    // (the shell then reports "Terminated")
+    let hidden = prompt
+        .rfind(HIDE_CURSOR)
+        .expect("the prompt hides the cursor");
+    assert!(
+        prompt[hidden..].contains(&format!("\r\n{SHOW_CURSOR}")),
+        "{prompt:?}"
+    );
+    // The terminal is back in line mode, echoing.
+    let words: Vec<&str> = after.split_whitespace().collect();
+    for mode in ["icanon", "echo", "isig"] {
+        assert!(words.contains(&mode), "{mode} is off: {after}");
+    }
 }
