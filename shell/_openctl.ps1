@@ -272,17 +272,18 @@ Register-ArgumentCompleter -Native -CommandName 'openctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print a setting''s value')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print a setting''s value in effect (stdout) and where it comes from (stderr)')
             [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Change a setting')
             [CompletionResult]::new('unset', 'unset', [CompletionResultType]::ParameterValue, 'Reset a setting to its default')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every setting with its value')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every setting with its value in effect and where it comes from')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'openctl;config;get' {
-            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'For per-server settings: which server')
-            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'For per-server settings: which server')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the value in effect as JSON on stdout (after unset: the default)')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'For per-server settings: which server [default: the default server]')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'For per-server settings: which server [default: the default server]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout: the value in effect, its source and scope. A token is printed in full')
+            [CompletionResult]::new('--show-secret', '--show-secret', [CompletionResultType]::ParameterName, 'Print a token in full; without it a token is masked (`abcd…(40 chars)`)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -290,9 +291,9 @@ Register-ArgumentCompleter -Native -CommandName 'openctl' -ScriptBlock {
             break
         }
         'openctl;config;set' {
-            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'For per-server settings: which server')
-            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'For per-server settings: which server')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the new value as JSON on stdout')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'For per-server settings: which server [default: the default server]')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'For per-server settings: which server [default: the default server]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the value now in effect and its source as JSON on stdout (a token masked)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -300,9 +301,9 @@ Register-ArgumentCompleter -Native -CommandName 'openctl' -ScriptBlock {
             break
         }
         'openctl;config;unset' {
-            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'For per-server settings: which server')
-            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'For per-server settings: which server')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the value in effect as JSON on stdout (after unset: the default)')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'For per-server settings: which server [default: the default server]')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'For per-server settings: which server [default: the default server]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the value now in effect and its source as JSON on stdout')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -312,7 +313,8 @@ Register-ArgumentCompleter -Native -CommandName 'openctl' -ScriptBlock {
         'openctl;config;list' {
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Show per-server settings of this server [default: the default server]')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Show per-server settings of this server [default: the default server]')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON: each setting''s value in effect, source and scope (a token masked unless --show-secret)')
+            [CompletionResult]::new('--show-secret', '--show-secret', [CompletionResultType]::ParameterName, 'Show a token in full; without it a token is masked (`abcd…(40 chars)`)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -320,10 +322,10 @@ Register-ArgumentCompleter -Native -CommandName 'openctl' -ScriptBlock {
             break
         }
         'openctl;config;help' {
-            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print a setting''s value')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print a setting''s value in effect (stdout) and where it comes from (stderr)')
             [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Change a setting')
             [CompletionResult]::new('unset', 'unset', [CompletionResultType]::ParameterValue, 'Reset a setting to its default')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every setting with its value')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every setting with its value in effect and where it comes from')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -520,10 +522,10 @@ Register-ArgumentCompleter -Native -CommandName 'openctl' -ScriptBlock {
             break
         }
         'openctl;help;config' {
-            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print a setting''s value')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print a setting''s value in effect (stdout) and where it comes from (stderr)')
             [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Change a setting')
             [CompletionResult]::new('unset', 'unset', [CompletionResultType]::ParameterValue, 'Reset a setting to its default')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every setting with its value')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every setting with its value in effect and where it comes from')
             break
         }
         'openctl;help;config;get' {

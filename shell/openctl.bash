@@ -335,7 +335,7 @@ _openctl() {
             return 0
             ;;
         openctl__subcmd__config__subcmd__get)
-            opts="-s -h -V --server --json --help --version"
+            opts="-s -h -V --server --json --show-secret --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -441,7 +441,7 @@ _openctl() {
             return 0
             ;;
         openctl__subcmd__config__subcmd__list)
-            opts="-s -h -V --json --server --help --version"
+            opts="-s -h -V --json --server --show-secret --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -236,34 +236,35 @@ set edit:completion:arg-completer[openctl] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand get 'Print a setting''s value'
+            cand get 'Print a setting''s value in effect (stdout) and where it comes from (stderr)'
             cand set 'Change a setting'
             cand unset 'Reset a setting to its default'
-            cand list 'List every setting with its value'
+            cand list 'List every setting with its value in effect and where it comes from'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'openctl;config;get'= {
-            cand -s 'For per-server settings: which server'
-            cand --server 'For per-server settings: which server'
-            cand --json 'Print the value in effect as JSON on stdout (after unset: the default)'
+            cand -s 'For per-server settings: which server [default: the default server]'
+            cand --server 'For per-server settings: which server [default: the default server]'
+            cand --json 'Print JSON on stdout: the value in effect, its source and scope. A token is printed in full'
+            cand --show-secret 'Print a token in full; without it a token is masked (`abcd…(40 chars)`)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'openctl;config;set'= {
-            cand -s 'For per-server settings: which server'
-            cand --server 'For per-server settings: which server'
-            cand --json 'Print the new value as JSON on stdout'
+            cand -s 'For per-server settings: which server [default: the default server]'
+            cand --server 'For per-server settings: which server [default: the default server]'
+            cand --json 'Print the value now in effect and its source as JSON on stdout (a token masked)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'openctl;config;unset'= {
-            cand -s 'For per-server settings: which server'
-            cand --server 'For per-server settings: which server'
-            cand --json 'Print the value in effect as JSON on stdout (after unset: the default)'
+            cand -s 'For per-server settings: which server [default: the default server]'
+            cand --server 'For per-server settings: which server [default: the default server]'
+            cand --json 'Print the value now in effect and its source as JSON on stdout'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -272,17 +273,18 @@ set edit:completion:arg-completer[openctl] = {|@words|
         &'openctl;config;list'= {
             cand -s 'Show per-server settings of this server [default: the default server]'
             cand --server 'Show per-server settings of this server [default: the default server]'
-            cand --json 'Print JSON'
+            cand --json 'Print JSON: each setting''s value in effect, source and scope (a token masked unless --show-secret)'
+            cand --show-secret 'Show a token in full; without it a token is masked (`abcd…(40 chars)`)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'openctl;config;help'= {
-            cand get 'Print a setting''s value'
+            cand get 'Print a setting''s value in effect (stdout) and where it comes from (stderr)'
             cand set 'Change a setting'
             cand unset 'Reset a setting to its default'
-            cand list 'List every setting with its value'
+            cand list 'List every setting with its value in effect and where it comes from'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'openctl;config;help;get'= {
@@ -441,10 +443,10 @@ set edit:completion:arg-completer[openctl] = {|@words|
         &'openctl;help;daemon;logs'= {
         }
         &'openctl;help;config'= {
-            cand get 'Print a setting''s value'
+            cand get 'Print a setting''s value in effect (stdout) and where it comes from (stderr)'
             cand set 'Change a setting'
             cand unset 'Reset a setting to its default'
-            cand list 'List every setting with its value'
+            cand list 'List every setting with its value in effect and where it comes from'
         }
         &'openctl;help;config;get'= {
         }

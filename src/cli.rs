@@ -232,56 +232,73 @@ pub struct DaemonLogsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Print a setting's value
-    Get(ConfigKeyArgs),
+    /// Print a setting's value in effect (stdout) and where it comes from (stderr)
+    Get(ConfigGetArgs),
     /// Change a setting
     Set(ConfigSetArgs),
     /// Reset a setting to its default
-    Unset(ConfigKeyArgs),
-    /// List every setting with its value
+    Unset(ConfigUnsetArgs),
+    /// List every setting with its value in effect and where it comes from
     List(ConfigListArgs),
 }
 
+/// A setting, and for a per-server one, which server.
 #[derive(Debug, Clone, Args)]
-pub struct ConfigKeyArgs {
+pub struct ConfigKey {
     /// Setting name
     #[arg(value_name = "KEY", add = ArgValueCandidates::new(complete::config_keys))]
     pub key: String,
-    /// For per-server settings: which server
+    /// For per-server settings: which server [default: the default server]
     #[arg(short = 's', long = "server", value_name = "URL",
           add = ArgValueCandidates::new(complete::servers))]
     pub server: Option<String>,
-    /// Print the value in effect as JSON on stdout (after unset: the default)
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConfigGetArgs {
+    #[command(flatten)]
+    pub setting: ConfigKey,
+    /// Print JSON on stdout: the value in effect, its source and scope. A token is printed in full
+    #[arg(long)]
+    pub json: bool,
+    /// Print a token in full; without it a token is masked (`abcd…(40 chars)`)
+    #[arg(long)]
+    pub show_secret: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConfigSetArgs {
+    #[command(flatten)]
+    pub setting: ConfigKey,
+    /// New value
+    #[arg(value_name = "VALUE")]
+    pub value: String,
+    /// Print the value now in effect and its source as JSON on stdout (a token masked)
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct ConfigSetArgs {
-    /// Setting name
-    #[arg(value_name = "KEY", add = ArgValueCandidates::new(complete::config_keys))]
-    pub key: String,
-    /// New value
-    #[arg(value_name = "VALUE")]
-    pub value: String,
-    /// For per-server settings: which server
-    #[arg(short = 's', long = "server", value_name = "URL",
-          add = ArgValueCandidates::new(complete::servers))]
-    pub server: Option<String>,
-    /// Print the new value as JSON on stdout
+pub struct ConfigUnsetArgs {
+    #[command(flatten)]
+    pub setting: ConfigKey,
+    /// Print the value now in effect and its source as JSON on stdout
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct ConfigListArgs {
-    /// Print JSON
+    /// Print JSON: each setting's value in effect, source and scope (a token masked unless --show-secret)
     #[arg(long)]
     pub json: bool,
     /// Show per-server settings of this server [default: the default server]
     #[arg(short = 's', long = "server", value_name = "URL",
           add = ArgValueCandidates::new(complete::servers))]
     pub server: Option<String>,
+    /// Show a token in full; without it a token is masked (`abcd…(40 chars)`)
+    #[arg(long)]
+    pub show_secret: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -296,8 +313,52 @@ pub enum Shell {
 #[derive(Debug, Clone, Args)]
 pub struct CompletionsArgs {
     /// The shell to print a completion script for
-    #[arg(value_enum)]
+    #[arg(value_parser = ShellParser)]
     pub shell: Shell,
+}
+
+/// Parses a [`Shell`] like `value_enum` does, but an unknown name gets the
+/// list of supported shells only: clap's "a similar value exists" would
+/// offer `powershell` for any long enough typo.
+#[derive(Debug, Clone, Copy)]
+struct ShellParser;
+
+impl clap::builder::TypedValueParser for ShellParser {
+    type Value = Shell;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Shell, clap::Error> {
+        use clap::error::{ContextKind, ContextValue, ErrorKind};
+        let name = value.to_string_lossy();
+        if let Ok(shell) = Shell::from_str(&name, false) {
+            return Ok(shell);
+        }
+        let mut err = clap::Error::new(ErrorKind::InvalidValue).with_cmd(cmd);
+        let arg = arg.map_or_else(|| "<SHELL>".to_string(), ToString::to_string);
+        err.insert(ContextKind::InvalidArg, ContextValue::String(arg));
+        err.insert(ContextKind::InvalidValue, ContextValue::String(name.into()));
+        let shells = Shell::value_variants()
+            .iter()
+            .filter_map(ValueEnum::to_possible_value)
+            .map(|v| v.get_name().to_string())
+            .collect();
+        err.insert(ContextKind::ValidValue, ContextValue::Strings(shells));
+        Err(err)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            Shell::value_variants()
+                .iter()
+                .filter_map(ValueEnum::to_possible_value),
+        ))
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -59,7 +59,7 @@ pub const KEYS: &[Key] = &[
         json: "idleTimeoutSeconds",
         scope: Scope::Global,
         kind: Kind::Seconds,
-        default: "600",
+        default: "600", // DEFAULT_IDLE_TIMEOUT_SECS
         help: "seconds without new transcript lines before a shared session is marked complete",
     },
     Key {
@@ -67,7 +67,7 @@ pub const KEYS: &[Key] = &[
         json: "hookWindowMinutes",
         scope: Scope::Global,
         kind: Kind::Minutes,
-        default: "30",
+        default: "30", // DEFAULT_HOOK_WINDOW_MINUTES
         help: "minutes a Claude Code session counts as active for the post-commit reminder",
     },
     Key {
@@ -338,36 +338,228 @@ impl Config {
         }
     }
 
-    fn get_u64(&self, name: &str) -> Option<u64> {
-        let k = key(name).ok()?;
-        self.get(k, "").and_then(Value::as_u64).filter(|n| *n > 0)
+    /// The source naming this file (or `config.json` for a config not
+    /// read from a file).
+    fn file_source(&self) -> Source {
+        Source::File(self.path.clone().unwrap_or_else(|| PathBuf::from(FILE)))
+    }
+
+    /// A global whole-number setting: the stored value (when it is a whole
+    /// number of at least 1), else `default`.
+    fn global_count(&self, name: &str, default: u64) -> Resolved<u64> {
+        let stored = key(name)
+            .ok()
+            .and_then(|k| self.get(k, ""))
+            .and_then(Value::as_u64)
+            .filter(|n| *n > 0);
+        match stored {
+            Some(n) => Resolved::new(n, self.file_source()),
+            None => Resolved::new(default, Source::Default),
+        }
+    }
+
+    /// The server to use and where it comes from: `--server`, else
+    /// `OPENCTL_SERVER_URL`, else config `server`, else
+    /// `http://localhost:3000`. Always normalized.
+    pub fn server(&self, flag: Option<&str>) -> Result<Resolved<String>> {
+        if let Some(s) = flag {
+            return Ok(Resolved::new(server_url::normalize(s)?, Source::Flag));
+        }
+        if let Ok(s) = std::env::var(SERVER_ENV) {
+            if !s.trim().is_empty() {
+                return Ok(Resolved::new(
+                    server_url::normalize(&s)?,
+                    Source::Env(SERVER_ENV),
+                ));
+            }
+        }
+        Ok(match self.default_server()? {
+            Some(s) => Resolved::new(s, self.file_source()),
+            None => Resolved::new(server_url::DEFAULT_SERVER.to_string(), Source::Default),
+        })
+    }
+
+    /// Seconds without new lines before a session is marked complete, and
+    /// where that comes from.
+    pub fn idle_timeout(&self) -> Resolved<u64> {
+        self.global_count("idle_timeout", DEFAULT_IDLE_TIMEOUT_SECS)
     }
 
     /// Seconds without new lines before a session is marked complete.
     pub fn idle_timeout_secs(&self) -> u64 {
-        self.get_u64("idle_timeout").unwrap_or(600)
+        self.idle_timeout().value
+    }
+
+    /// Minutes a session counts as active for the post-commit reminder, and
+    /// where that comes from.
+    pub fn hook_window(&self) -> Resolved<u64> {
+        self.global_count("hook_window", DEFAULT_HOOK_WINDOW_MINUTES)
     }
 
     /// Minutes a session counts as active for the post-commit reminder.
     pub fn hook_window_minutes(&self) -> u64 {
-        self.get_u64("hook_window").unwrap_or(30)
+        self.hook_window().value
+    }
+
+    /// Whether secrets are redacted before sending to `server` (default
+    /// on), and where that comes from.
+    pub fn redact_setting(&self, server: &str) -> Resolved<bool> {
+        match self
+            .server_entry(server)
+            .and_then(|e| e.get("redact"))
+            .and_then(Value::as_bool)
+        {
+            Some(on) => Resolved::new(on, self.file_source()),
+            None => Resolved::new(true, Source::Default),
+        }
     }
 
     /// Whether secrets are redacted before sending to `server` (default on).
     pub fn redact(&self, server: &str) -> bool {
-        self.server_entry(server)
-            .and_then(|e| e.get("redact"))
-            .and_then(Value::as_bool)
-            .unwrap_or(true)
+        self.redact_setting(server).value
+    }
+
+    /// The bearer token configured for `server` (none by default), and
+    /// where that comes from.
+    pub fn token_setting(&self, server: &str) -> Resolved<Option<String>> {
+        match self
+            .server_entry(server)
+            .and_then(|e| e.get("token"))
+            .and_then(Value::as_str)
+        {
+            Some(t) => Resolved::new(Some(t.to_string()), self.file_source()),
+            None => Resolved::new(None, Source::Default),
+        }
     }
 
     /// The bearer token configured for `server`.
     pub fn token(&self, server: &str) -> Option<String> {
-        self.server_entry(server)
-            .and_then(|e| e.get("token"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
+        self.token_setting(server).value
     }
+
+    /// Any setting in effect, as JSON, with its source: what `config get`
+    /// and `config list` show, from the same functions every command uses.
+    /// `server_flag` is `--server`: the value of `server`, and the server
+    /// a per-server setting is read for.
+    pub fn setting(&self, key: &'static Key, server_flag: Option<&str>) -> Result<Setting> {
+        let server = match key.scope {
+            Scope::PerServer => Some(self.server(server_flag)?),
+            Scope::Global => None,
+        };
+        let on = server
+            .as_ref()
+            .map(|s| s.value.as_str())
+            .unwrap_or_default();
+        let Resolved { value, source } = match key.name {
+            "server" => self.server(server_flag)?.map(Value::String),
+            "idle_timeout" => self.idle_timeout().map(Value::from),
+            "hook_window" => self.hook_window().map(Value::from),
+            "redact" => self.redact_setting(on).map(Value::Bool),
+            "token" => self
+                .token_setting(on)
+                .map(|t| t.map(Value::String).unwrap_or(Value::Null)),
+            other => anyhow::bail!("config key '{other}' has no resolution"),
+        };
+        Ok(Setting {
+            key,
+            value,
+            source,
+            stored: self.get(key, on).is_some(),
+            server,
+        })
+    }
+}
+
+/// The environment variable naming the default server.
+pub const SERVER_ENV: &str = "OPENCTL_SERVER_URL";
+
+/// `idle_timeout` when config.json does not set it.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 600;
+
+/// `hook_window` when config.json does not set it.
+pub const DEFAULT_HOOK_WINDOW_MINUTES: u64 = 30;
+
+/// Where the value in effect of a setting comes from, in order of
+/// precedence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `--server`/`-s` on the command line.
+    Flag,
+    /// An environment variable.
+    Env(&'static str),
+    /// config.json, at this path.
+    File(PathBuf),
+    /// Built in.
+    Default,
+}
+
+impl Source {
+    /// One word for `--json`: `flag`, `env`, `config` or `default`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::Flag => "flag",
+            Source::Env(_) => "env",
+            Source::File(_) => "config",
+            Source::Default => "default",
+        }
+    }
+
+    /// Exactly where: `--server`, the variable's name, the file's path, or
+    /// `default`.
+    pub fn origin(&self) -> String {
+        match self {
+            Source::Flag => "--server".to_string(),
+            Source::Env(var) => (*var).to_string(),
+            Source::File(path) => path.display().to_string(),
+            Source::Default => "default".to_string(),
+        }
+    }
+
+    /// For people: `from --server`, `from $OPENCTL_SERVER_URL`, `from
+    /// <path>`, or `default`.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Default => "default".to_string(),
+            Source::Env(var) => format!("from ${var}"),
+            other => format!("from {}", other.origin()),
+        }
+    }
+}
+
+/// A value and where it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+impl<T> Resolved<T> {
+    pub fn new(value: T, source: Source) -> Self {
+        Resolved { value, source }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Resolved<U> {
+        Resolved {
+            value: f(self.value),
+            source: self.source,
+        }
+    }
+}
+
+/// A setting in effect, as `config get` and `config list` show it.
+#[derive(Debug, Clone)]
+pub struct Setting {
+    pub key: &'static Key,
+    /// The value in effect; `null` when not set and there is no default
+    /// (`token`).
+    pub value: Value,
+    pub source: Source,
+    /// Whether config.json has a value for it (which a flag or the
+    /// environment may override).
+    pub stored: bool,
+    /// For a per-server setting: the server it is read for, and where
+    /// that choice comes from.
+    pub server: Option<Resolved<String>>,
 }
 
 /// Whether a stored value fits `key`; the problem in words if not.
@@ -418,19 +610,10 @@ fn describe(v: &Value) -> String {
 }
 
 /// The server to use: `--server`, else `OPENCTL_SERVER_URL`, else config
-/// `server`, else `http://localhost:3000`. Always normalized.
+/// `server`, else `http://localhost:3000`. Always normalized. Where it
+/// comes from: [`Config::server`].
 pub fn resolve_server(flag: Option<&str>, config: &Config) -> Result<String> {
-    if let Some(s) = flag {
-        return server_url::normalize(s);
-    }
-    if let Ok(s) = std::env::var("OPENCTL_SERVER_URL") {
-        if !s.trim().is_empty() {
-            return server_url::normalize(&s);
-        }
-    }
-    Ok(config
-        .default_server()?
-        .unwrap_or_else(|| server_url::DEFAULT_SERVER.to_string()))
+    Ok(config.server(flag)?.value)
 }
 
 /// The object for `server` under `servers`, created if missing. An existing
@@ -487,4 +670,60 @@ pub fn deny_repo(server: &str, repo_id: &str) -> Result<bool> {
         repos.retain(|r| r.as_str() != Some(repo_id));
         Ok(repos.len() != before)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_resolves_with_its_default() {
+        let cfg = Config::from_map(Map::new());
+        for key in KEYS {
+            let setting = cfg.setting(key, Some("http://example.test")).unwrap();
+            let shown = match &setting.value {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                v => v.to_string(),
+            };
+            if key.name == "server" {
+                assert_eq!(setting.source, Source::Flag);
+                assert_eq!(shown, "http://example.test");
+            } else {
+                assert_eq!(setting.source, Source::Default, "{}", key.name);
+                assert_eq!(shown, key.default, "{}", key.name);
+            }
+            assert!(!setting.stored);
+        }
+    }
+
+    #[test]
+    fn stored_values_come_from_the_file() {
+        let map = serde_json::json!({"idleTimeoutSeconds": 120,
+            "servers": {"https://a.example/": {"redact": false, "token": "t0k3n"}}});
+        let Value::Object(map) = map else {
+            unreachable!()
+        };
+        let cfg = Config::parse(map, Path::new("/h/.openctl/config.json")).unwrap();
+        let file = Source::File(PathBuf::from("/h/.openctl/config.json"));
+        assert_eq!(cfg.idle_timeout(), Resolved::new(120, file.clone()));
+        assert_eq!(cfg.hook_window(), Resolved::new(30, Source::Default));
+        assert_eq!(
+            cfg.redact_setting("https://a.example"),
+            Resolved::new(false, file.clone())
+        );
+        assert_eq!(
+            cfg.token_setting("https://a.example"),
+            Resolved::new(Some("t0k3n".to_string()), file)
+        );
+        assert!(cfg.redact("http://other.example"));
+        assert_eq!(
+            Source::File(PathBuf::from("/h/.openctl/config.json")).describe(),
+            "from /h/.openctl/config.json"
+        );
+        assert_eq!(
+            Source::Env(SERVER_ENV).describe(),
+            "from $OPENCTL_SERVER_URL"
+        );
+    }
 }

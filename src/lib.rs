@@ -9,6 +9,7 @@
 
 pub mod api_client;
 pub mod cli;
+pub mod cli_reference;
 pub mod client_id;
 pub mod commands;
 pub mod complete;

@@ -1,7 +1,9 @@
 //! Integration tests: shell completions (issue 6). The static scripts in
 //! `shell/` are what `openctl completions <shell>` prints today; dynamic
 //! completion (`COMPLETE=<shell> openctl`) offers local session UUIDs with
-//! their titles, configured servers and allowed repositories.
+//! their titles, configured servers and allowed repositories. The CLI
+//! reference `docs/cli.md` is generated from the same definitions and kept
+//! current the same way.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -195,4 +197,122 @@ fn dynamic_registration_scripts_are_printed() {
     std::fs::create_dir_all(&env.openctl_home).unwrap();
     std::fs::write(env.openctl_home.join("config.json"), "{broken").unwrap();
     assert!(complete(&env, "fish", &["repo", "deny", "g"]).is_empty());
+}
+
+fn cli_reference_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cli.md")
+}
+
+/// The lines that differ between `old` and `new`, `-`/`+` with line
+/// numbers (at most `limit` of them).
+fn line_diff(old: &str, new: &str, limit: usize) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
+    // Longest common subsequence, from the end.
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            (i, j) = (i + 1, j + 1);
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] > lcs[i + 1][j]) {
+            out.push(format!("+{:>5} {}", j + 1, b[j]));
+            j += 1;
+        } else {
+            out.push(format!("-{:>5} {}", i + 1, a[i]));
+            i += 1;
+        }
+    }
+    let more = out.len().saturating_sub(limit);
+    out.truncate(limit);
+    if more > 0 {
+        out.push(format!("… and {more} more changed lines"));
+    }
+    out.join("\n")
+}
+
+#[test]
+fn cli_reference_is_current() {
+    let path = cli_reference_path();
+    let want = openctl::cli_reference::markdown();
+    if std::env::var_os("OPENCTL_UPDATE_DOCS").is_some_and(|v| v == "1") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &want).unwrap();
+        return;
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "{} is out of date with src/cli.rs (- in the file, + generated now):\n{}\n\
+         regenerate it with: OPENCTL_UPDATE_DOCS=1 cargo test --test runner completions",
+        path.display(),
+        line_diff(&have, &want, 40)
+    );
+}
+
+#[test]
+fn the_reference_covers_every_command_and_flag() {
+    let reference = openctl::cli_reference::markdown();
+    for needle in [
+        "## `openctl session`",
+        "### `openctl session share`",
+        "### `openctl session unshare`",
+        "## `openctl completions`",
+        "`--timeout <SECS>`",
+        "`-q, --quiet`",
+        "`--show-secret`",
+        "one of `bash`, `zsh`, `fish`, `powershell`, `elvish`",
+        "environment: `OPENCTL_SERVER_TOKEN`",
+        "default: `30`",
+    ] {
+        assert!(reference.contains(needle), "{needle} missing:\n{reference}");
+    }
+    // Hidden commands stay hidden.
+    assert!(!reference.contains("claude-session-end"));
+}
+
+#[test]
+fn the_readme_lists_every_command_and_links_the_reference() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme
+        .split("\n## Commands\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README.md has a ## Commands section");
+    assert!(section.contains("(docs/cli.md)"), "{section}");
+    // Each link goes to a heading of the reference.
+    let reference = openctl::cli_reference::markdown();
+    let anchors: Vec<String> = reference
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .map(|l| {
+            l.trim_start_matches('#')
+                .trim()
+                .replace('`', "")
+                .replace(' ', "-")
+        })
+        .collect();
+    for link in section.split("(docs/cli.md#").skip(1) {
+        let anchor = link.split(')').next().unwrap();
+        assert!(
+            anchors.iter().any(|a| a == anchor),
+            "no heading for #{anchor} in docs/cli.md"
+        );
+    }
+    let cli = <openctl::cli::Cli as clap::CommandFactory>::command();
+    for cmd in cli.get_subcommands().filter(|c| !c.is_hide_set()) {
+        let name = format!("`openctl {}", cmd.get_name());
+        assert!(
+            section.contains(&name),
+            "{name} is not in README's Commands:\n{section}"
+        );
+    }
 }

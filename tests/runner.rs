@@ -4,6 +4,7 @@ mod common;
 
 mod claude_code;
 mod cli;
+mod cli_manners;
 mod completions;
 mod daemon;
 mod daemon_faults;

@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use crate::common::*;
@@ -715,51 +715,16 @@ fn session_list_shows_url_and_state() {
 /// Run `args` in a pseudo-terminal (util-linux `script`), answer the
 /// repository prompt with `answer` once it shows, return (exit code, output).
 fn in_pty(env: &TestEnv, cwd: &Path, args: &str, answer: &str) -> (Option<i32>, String) {
-    let mut cmd = Command::new("script");
-    cmd.args(["-q", "-e", "-c", &format!("{BIN} {args}"), "/dev/null"]);
-    env.apply_env(&mut cmd);
-    cmd.current_dir(cwd)
-        .env("TERM", "xterm")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .expect("script (util-linux) is needed for pty tests");
-    let mut stdin = child.stdin.take().unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = out.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    let mut answered = false;
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(chunk) => seen.extend_from_slice(&chunk),
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(_) => {}
-        }
-        if !answered && String::from_utf8_lossy(&seen).contains("Allow it?") {
+    run_in_pty(
+        env,
+        cwd,
+        &format!("{BIN} {args}"),
+        "Allow it?",
+        |stdin, _| {
             stdin.write_all(answer.as_bytes()).unwrap();
             stdin.flush().unwrap();
-            answered = true;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "pty run hung: {}",
-            String::from_utf8_lossy(&seen)
-        );
-    }
-    let status = child.wait().unwrap();
-    assert!(answered, "no prompt: {}", String::from_utf8_lossy(&seen));
-    (status.code(), String::from_utf8_lossy(&seen).into_owned())
+        },
+    )
 }
 
 #[test]

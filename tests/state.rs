@@ -403,8 +403,10 @@ fn wrong_types_in_config_are_errors_naming_the_key() {
 #[test]
 fn config_get_set_unset_print_json() {
     let env = TestEnv::new();
-    let json =
-        |args: &[&str]| -> serde_json::Value { serde_json::from_str(&env.ok(args)).unwrap() };
+    // The value in effect (its source: tests/cli_manners.rs).
+    let json = |args: &[&str]| -> serde_json::Value {
+        serde_json::from_str::<serde_json::Value>(&env.ok(args)).unwrap()["value"].clone()
+    };
     assert_eq!(
         json(&["config", "get", "server", "--json"]),
         "http://localhost:3000"

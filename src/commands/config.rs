@@ -1,10 +1,16 @@
 //! `openctl config get|set|unset|list`.
+//!
+//! Every value shown is the one in effect, from the same resolution the
+//! other commands use ([`Config::setting`]), with where it comes from:
+//! `--server`, the environment, config.json or the default.
 
 use anyhow::Result;
 use serde_json::{json, Value};
 
-use crate::cli::{ConfigCommand, ConfigKeyArgs, ConfigListArgs, ConfigSetArgs};
-use crate::config::{self, Config, Key, Kind, Scope, KEYS};
+use crate::cli::{
+    ConfigCommand, ConfigGetArgs, ConfigKey, ConfigListArgs, ConfigSetArgs, ConfigUnsetArgs,
+};
+use crate::config::{self, Config, Key, Kind, Scope, Setting, Source, KEYS};
 use crate::error::CliError;
 use crate::output;
 
@@ -17,155 +23,188 @@ pub fn run(cmd: ConfigCommand) -> Result<()> {
     }
 }
 
-/// The server a per-server key applies to; `-s` on a global key is a mistake.
-fn target_server(key: &Key, flag: Option<&str>, cfg: &Config) -> Result<String> {
-    match key.scope {
-        Scope::PerServer => config::resolve_server(flag, cfg),
-        Scope::Global if flag.is_some() => Err(CliError::usage(format!(
+/// `--server` on a global setting is a mistake (except for reading
+/// `server` itself, whose value the flag is).
+fn reject_server_flag(key: &Key, flag: Option<&str>, reading: bool) -> Result<()> {
+    let allowed = key.scope == Scope::PerServer || (reading && key.name == "server");
+    if flag.is_some() && !allowed {
+        return Err(CliError::usage(format!(
             "'{}' is a global setting; it does not take --server",
             key.name
         ))
-        .into()),
-        Scope::Global => Ok(String::new()),
-    }
-}
-
-fn display(key: &Key, value: Option<&Value>) -> String {
-    match value {
-        Some(Value::String(s)) if key.kind == Kind::Secret && !s.is_empty() => "********".into(),
-        Some(Value::String(s)) => s.clone(),
-        Some(v) => v.to_string(),
-        None => key.default.to_string(),
-    }
-}
-
-/// The value in effect as JSON: the stored one, else the typed default
-/// (`null` for a setting with no default, such as `token`).
-fn in_effect(key: &Key, stored: Option<&Value>) -> Value {
-    if let Some(v) = stored {
-        return v.clone();
-    }
-    match key.kind {
-        _ if key.default.is_empty() => Value::Null,
-        Kind::Bool => Value::Bool(key.default == "true"),
-        Kind::Seconds | Kind::Minutes => key
-            .default
-            .parse::<u64>()
-            .map(Value::from)
-            .unwrap_or_else(|_| Value::String(key.default.to_string())),
-        Kind::Url | Kind::Secret => Value::String(key.default.to_string()),
-    }
-}
-
-fn get(args: &ConfigKeyArgs) -> Result<()> {
-    let key = config::key(&args.key)?;
-    let cfg = Config::load()?;
-    let server = target_server(key, args.server.as_deref(), &cfg)?;
-    let value = cfg.get(key, &server);
-    // get prints the real value (scripts need the token); list masks it.
-    if args.json {
-        return output::print_json(&in_effect(key, value));
-    }
-    match value {
-        Some(Value::String(s)) => output::println(s),
-        Some(v) => output::println(v.to_string()),
-        None => output::println(display(key, None)),
-    }
-}
-
-fn set(args: &ConfigSetArgs) -> Result<()> {
-    let key = config::key(&args.key)?;
-    let value = config::parse_value(key, &args.value)?;
-    // Unchecked: set must be able to repair a bad value in the file.
-    let cfg = Config::load_unchecked()?;
-    let server = target_server(key, args.server.as_deref(), &cfg)?;
-    Config::file()?.update(|map| {
-        match key.scope {
-            Scope::Global => {
-                map.insert(key.json.to_string(), value.clone());
-            }
-            Scope::PerServer => {
-                config::server_entry_mut(map, &server)?.insert(key.json.to_string(), value.clone());
-            }
-        }
-        Ok(())
-    })?;
-    if args.json {
-        output::print_json(&value)?;
-    }
-    let shown = display(key, Some(&value));
-    match key.scope {
-        Scope::Global => eprintln!("{} {} = {shown}", output::style_ok("✓"), key.name),
-        Scope::PerServer => eprintln!(
-            "{} {} = {shown} for {server}",
-            output::style_ok("✓"),
-            key.name
-        ),
+        .into());
     }
     Ok(())
 }
 
-fn unset(args: &ConfigKeyArgs) -> Result<()> {
-    let key = config::key(&args.key)?;
-    // Unchecked: unset must be able to remove a bad value from the file.
-    let cfg = Config::load_unchecked()?;
-    let server = target_server(key, args.server.as_deref(), &cfg)?;
-    let removed = Config::file()?.update(|map| {
-        Ok(match key.scope {
-            Scope::Global => map.remove(key.json).is_some(),
-            Scope::PerServer => config::server_entry_mut(map, &server)?
-                .remove(key.json)
-                .is_some(),
+/// A value for people: a token masked unless `reveal`; `None` when not set.
+fn shown(key: &Key, value: &Value, reveal: bool) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(s) if key.kind == Kind::Secret && !reveal => Some(crate::redact::preview(s)),
+        Value::String(s) => Some(s.clone()),
+        v => Some(v.to_string()),
+    }
+}
+
+/// Where a setting comes from, for people: `default`, `from
+/// $OPENCTL_SERVER_URL`, … (`not set` for a token there is none of), and
+/// for a per-server setting which server, and why that one when a flag or
+/// the environment chose it.
+fn provenance(setting: &Setting) -> String {
+    let mut text = if setting.value.is_null() {
+        "not set".to_string()
+    } else {
+        setting.source.describe()
+    };
+    if let Some(server) = &setting.server {
+        text.push_str(&format!(" for {}", server.value));
+        if matches!(server.source, Source::Flag | Source::Env(_)) {
+            text.push_str(&format!(", server {}", server.source.describe()));
+        }
+    }
+    text
+}
+
+/// The JSON of a setting: the same shape for get, set, unset and each
+/// entry of list.
+fn to_json(setting: &Setting, reveal: bool) -> Value {
+    let key = setting.key;
+    let value = match &setting.value {
+        Value::String(s) if key.kind == Kind::Secret && !reveal => {
+            Value::String(crate::redact::preview(s))
+        }
+        v => v.clone(),
+    };
+    json!({
+        "key": key.name,
+        "value": value,
+        "source": setting.source.kind(),
+        "origin": setting.source.origin(),
+        "set": setting.stored,
+        "scope": if key.scope == Scope::Global { "global" } else { "server" },
+        "server": setting.server.as_ref().map(|s| s.value.clone()),
+        "server_source": setting.server.as_ref().map(|s| s.source.kind()),
+        "help": key.help,
+    })
+}
+
+fn get(args: &ConfigGetArgs) -> Result<()> {
+    let flag = args.setting.server.as_deref();
+    let key = config::key(&args.setting.key)?;
+    reject_server_flag(key, flag, true)?;
+    let setting = Config::load()?.setting(key, flag)?;
+    // --json is for scripts: the token in full (documented in --help).
+    if args.json {
+        return output::print_json(&to_json(&setting, true));
+    }
+    output::println(shown(key, &setting.value, args.show_secret).unwrap_or_default())?;
+    let mut note = provenance(&setting);
+    if key.kind == Kind::Secret && setting.value.is_string() && !args.show_secret {
+        note.push_str("; masked: --show-secret or --json prints it");
+    }
+    eprintln!("{}", output::style_dim(&format!("({note})")));
+    Ok(())
+}
+
+/// Store `value` for a setting in config.json, or remove it (`None`), for
+/// the server `--server` names when it is per-server. Returns whether the
+/// file had a value, and the setting now in effect.
+fn write(target: &ConfigKey, value: Option<&Value>) -> Result<(bool, Setting)> {
+    let flag = target.server.as_deref();
+    let key = config::key(&target.key)?;
+    reject_server_flag(key, flag, false)?;
+    // Unchecked: set and unset must be able to repair a bad value.
+    let server = match key.scope {
+        Scope::PerServer => config::resolve_server(flag, &Config::load_unchecked()?)?,
+        Scope::Global => String::new(),
+    };
+    let had = Config::file()?.update(|map| {
+        let map = match key.scope {
+            Scope::Global => map,
+            Scope::PerServer => config::server_entry_mut(map, &server)?,
+        };
+        Ok(match value {
+            Some(v) => map.insert(key.json.to_string(), v.clone()).is_some(),
+            None => map.remove(key.json).is_some(),
         })
     })?;
+    Ok((had, Config::load_unchecked()?.setting(key, flag)?))
+}
+
+/// After set or unset: say when what config.json now holds is not what
+/// commands use, because the environment overrides it.
+fn warn_if_overridden(setting: &Setting) {
+    if let Source::Env(var) = &setting.source {
+        output::warn(format!(
+            "${var} is set: commands use {} until it is unset",
+            shown(setting.key, &setting.value, false).unwrap_or_default()
+        ));
+    }
+}
+
+fn set(args: &ConfigSetArgs) -> Result<()> {
+    let key = config::key(&args.setting.key)?;
+    let value = config::parse_value(key, &args.value)?;
+    let (_, now) = write(&args.setting, Some(&value))?;
     if args.json {
-        output::print_json(&in_effect(key, None))?;
+        output::print_json(&to_json(&now, false))?;
     }
+    let value = shown(key, &value, false).unwrap_or_default();
+    match &now.server {
+        None => eprintln!("{} {} = {value}", output::style_ok("✓"), key.name),
+        Some(server) => eprintln!(
+            "{} {} = {value} for {}",
+            output::style_ok("✓"),
+            key.name,
+            server.value
+        ),
+    }
+    warn_if_overridden(&now);
+    Ok(())
+}
+
+fn unset(args: &ConfigUnsetArgs) -> Result<()> {
+    let (removed, now) = write(&args.setting, None)?;
+    if args.json {
+        output::print_json(&to_json(&now, false))?;
+    }
+    let name = now.key.name;
     if removed {
-        let default = if key.default.is_empty() {
-            "not set".to_string()
-        } else {
-            format!("its default ({})", key.default)
+        let effect = match shown(now.key, &now.value, false) {
+            Some(v) => format!("{v} ({})", provenance(&now)),
+            None => provenance(&now),
         };
-        eprintln!("{} {} reset: {default}", output::style_ok("✓"), key.name);
+        eprintln!("{} {name} reset: {effect}", output::style_ok("✓"));
     } else {
-        eprintln!("{} was not set; nothing changed", key.name);
+        eprintln!("{name} was not set; nothing changed");
     }
+    warn_if_overridden(&now);
     Ok(())
 }
 
 fn list(args: &ConfigListArgs) -> Result<()> {
     let cfg = Config::load()?;
-    let server = config::resolve_server(args.server.as_deref(), &cfg)?;
+    let settings = KEYS
+        .iter()
+        .map(|key| cfg.setting(key, args.server.as_deref()))
+        .collect::<Result<Vec<_>>>()?;
     if args.json {
-        let mut obj = serde_json::Map::new();
-        for key in KEYS {
-            let v = cfg.get(key, &server);
-            obj.insert(
-                key.name.to_string(),
-                json!({
-                    "value": display(key, v),
-                    "set": v.is_some(),
-                    "scope": if key.scope == Scope::Global { "global" } else { "server" },
-                    "server": (key.scope == Scope::PerServer).then(|| server.clone()),
-                    "help": key.help,
-                }),
-            );
-        }
+        let obj: serde_json::Map<String, Value> = settings
+            .iter()
+            .map(|s| (s.key.name.to_string(), to_json(s, args.show_secret)))
+            .collect();
         return output::print_json(&obj);
     }
-    for key in KEYS {
-        let v = cfg.get(key, &server);
-        let scope = match key.scope {
-            Scope::Global => String::new(),
-            Scope::PerServer => format!("  [{server}]"),
-        };
-        let shown = match (&v, key.default.is_empty()) {
-            (None, true) => "(not set)".to_string(),
-            (None, false) => format!("{} (default)", display(key, None)),
-            (Some(_), _) => display(key, v),
-        };
-        output::println(format!("{} = {shown}{scope}", key.name))?;
+    for setting in &settings {
+        let key = setting.key;
+        let value = shown(key, &setting.value, args.show_secret);
+        output::println(format!(
+            "{} = {}  ({})",
+            key.name,
+            value.as_deref().unwrap_or("-"),
+            provenance(setting)
+        ))?;
     }
     Ok(())
 }

@@ -822,3 +822,61 @@ pub fn daemon_pair(env: &TestEnv, session: &str, server: &str) -> Option<serde_j
 // A stand-in for the Anthropic Messages API, for the real Claude Code CLI
 // (tests/claude_code.rs).
 pub mod model_stub;
+
+/// Runs `shell_cmd` on a pseudo-terminal (`script`) in `cwd` until it
+/// ends; once `ready` is in the output, `act` gets the terminal's input
+/// and the pid of `script`. Returns `script`'s exit code (the command's,
+/// 128 + n when a signal ended it) and everything the terminal showed.
+pub fn run_in_pty(
+    env: &TestEnv,
+    cwd: &Path,
+    shell_cmd: &str,
+    ready: &str,
+    act: impl FnOnce(&mut std::process::ChildStdin, u32),
+) -> (Option<i32>, String) {
+    use std::io::Read;
+    let mut cmd = Command::new("script");
+    cmd.args(["-q", "-e", "-c", shell_cmd, "/dev/null"]);
+    env.apply_env(&mut cmd);
+    cmd.current_dir(cwd)
+        .env("TERM", "xterm")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .expect("script (util-linux) is needed for pty tests");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let mut act = Some(act);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(chunk) => seen.extend_from_slice(&chunk),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(_) => {}
+        }
+        if act.is_some() && String::from_utf8_lossy(&seen).contains(ready) {
+            (act.take().unwrap())(&mut stdin, child.id());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pty run hung: {}",
+            String::from_utf8_lossy(&seen)
+        );
+    }
+    let status = child.wait().unwrap();
+    let text = String::from_utf8_lossy(&seen).into_owned();
+    assert!(act.is_none(), "never saw {ready:?}: {text}");
+    (status.code(), text)
+}
