@@ -462,3 +462,118 @@ fn the_transcript_cwd_decides_between_directories_that_encode_alike() {
         assert_eq!(list[0]["project"], dir.to_str().unwrap());
     }
 }
+
+/// The `openctl …` lines of the README's code block under `heading`, with
+/// comments and a trailing `&` removed.
+fn readme_commands(heading: &str) -> Vec<String> {
+    let readme = crate::common::read_text(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"),
+    );
+    let section = readme
+        .split(heading)
+        .nth(1)
+        .unwrap_or_else(|| panic!("README.md has no {heading:?}"));
+    let block = section
+        .split("```sh")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .unwrap_or_else(|| panic!("no sh block under {heading:?}"));
+    block
+        .lines()
+        .map(|l| {
+            l.split(" #")
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_end_matches('&')
+                .trim()
+        })
+        .filter(|l| l.starts_with("openctl "))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_readme_walkthrough_works_as_written_on_a_fresh_home() {
+    let mut env = TestEnv::new();
+    let server = TestServer::start(&env);
+    // The README's server is the default one; here it runs on a free port.
+    env.env
+        .push(("OPENCTL_SERVER_URL".into(), server.url.clone()));
+    let _daemon = DaemonGuard { env: &env };
+    let p = project(&env);
+    env.write_session(
+        &p,
+        A,
+        &[
+            user_line("u1", &p, "Fix the login bug"),
+            assistant_line("a1", &p, "ok"),
+        ],
+    );
+    let commands = readme_commands("## Walkthrough");
+    assert_eq!(commands.len(), 6, "{commands:?}");
+    for line in commands {
+        if line.starts_with("openctl server") {
+            continue; // started above, as the README starts it
+        }
+        let args: Vec<&str> = line.split_whitespace().skip(1).collect();
+        let out = env.cmd(&args).current_dir(&p).output().unwrap();
+        let (so, se) = (stdout(&out), stderr(&out));
+        assert!(out.status.success(), "`{line}` failed:\n{se}");
+        match args.as_slice() {
+            ["repo", "allow"] => assert!(se.contains("Allowed"), "{line}: {so}{se}"),
+            ["share"] => assert!(
+                so.trim().starts_with(&format!("{}/sessions/", server.url)),
+                "{line}: {so}"
+            ),
+            ["session", "list"] => {
+                assert!(so.contains(A) && so.contains("shared:"), "{line}: {so}")
+            }
+            ["daemon", "status"] => {
+                assert!(so.contains("running") && so.contains(A), "{line}: {so}")
+            }
+            ["session", "unshare"] => assert!(se.contains("Stopped sharing"), "{line}: {se}"),
+            other => panic!("the walkthrough has a command this test does not check: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn every_command_of_the_readme_table_exists() {
+    let readme = crate::common::read_text(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"),
+    );
+    let table = readme
+        .split("## Commands")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("a Commands section");
+    let mut checked = 0;
+    for row in table.lines().filter(|l| l.starts_with("| [`openctl ")) {
+        for cell in row.split("[`openctl ").skip(1) {
+            let command = cell.split('`').next().unwrap_or("");
+            // `repo allow\|deny\|list`: each subcommand.
+            let (head, subs) = match command.split_once(' ') {
+                Some((h, s)) if s.contains("\\|") => (h, s.split("\\|").collect::<Vec<_>>()),
+                _ => (command, vec![""]),
+            };
+            for sub in subs {
+                let mut args: Vec<&str> = head
+                    .split_whitespace()
+                    .chain(sub.split_whitespace())
+                    .filter(|a| !a.starts_with('<'))
+                    .collect();
+                args.push("--help");
+                let out = TestEnv::new().cmd(&args).output().unwrap();
+                assert!(
+                    out.status.success(),
+                    "openctl {}: {}",
+                    args.join(" "),
+                    stderr(&out)
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 20, "{checked} commands checked");
+}
