@@ -13,3 +13,4 @@ mod redact;
 mod server;
 mod share;
 mod state;
+mod viewer;

@@ -6,8 +6,10 @@
 
 mod api;
 mod events;
+mod highlight;
 mod json;
 mod pages;
+mod render;
 pub mod store;
 
 use std::future::Future;
@@ -98,6 +100,8 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/sessions/{id}", get(pages::viewer))
         .route("/assets/viewer.js", get(pages::viewer_js))
         .route("/assets/viewer.css", get(pages::viewer_css))
+        .route("/favicon.ico", get(pages::favicon))
+        .route("/api/stats", get(api::stats))
         .route("/api/health", get(api::health))
         .route("/api/sessions", get(api::lookup))
         .route("/api/sessions/live", post(api::live))

@@ -1,22 +1,44 @@
 //! HTML pages and the viewer's assets, embedded in the binary (no build step,
-//! no CDN). The viewer page is static: its script reads the session id from
-//! the URL, loads the session from the API and follows its event stream.
+//! no CDN).
+//!
+//! The session page is rendered here, streamed: the head (title, status,
+//! link-preview meta) and the first screen go out at once, then the rest of
+//! the conversation in chunks read page by page from the store, so a
+//! 50,000-message session never sits in memory as one string and the browser
+//! paints while it parses. viewer.js then follows the event stream, which
+//! sends the same fragments (see [`super::render`]).
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use tokio::sync::mpsc;
 
+use super::render::{self, esc, time_html, Conversation, Ctx, Msg};
+use super::store::{RawMessage, Store, StoreError};
 use super::AppState;
+use crate::wire::SessionInfo;
 
-const VIEWER_HTML: &str = include_str!("assets/viewer.html");
 const VIEWER_JS: &str = include_str!("assets/viewer.js");
 const VIEWER_CSS: &str = include_str!("assets/viewer.css");
 const INDEX_HTML: &str = include_str!("assets/index.html");
+const FAVICON_ICO: &[u8] = include_bytes!("assets/favicon.ico");
+
+/// The favicon as an inline SVG (the same mark as favicon.ico).
+pub const FAVICON_SVG_LINK: &str = "<link rel=\"icon\" type=\"image/svg+xml\" href=\"data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect width='32' height='32' rx='7' fill='%23c2562f'/%3E%3Cpath d='M9 9l7.5 7L9 23M19 23h5' stroke='%23fff' stroke-width='3.6' fill='none' stroke-linecap='round' stroke-linejoin='round'/%3E%3C/svg%3E\">";
 
 /// Revalidate assets on every load so an upgraded server is picked up.
 const ASSET_CACHE: &str = "no-cache";
+
+/// Messages read from the store per query while streaming a page.
+const PAGE: i64 = 256;
+/// The first chunk (head and first screen) goes out at this size, later
+/// ones at [`CHUNK`].
+const FIRST_CHUNK: usize = 24 * 1024;
+const CHUNK: usize = 256 * 1024;
 
 pub async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Html<String> {
     let url = super::api::base_url(&state, &headers);
@@ -24,35 +46,326 @@ pub async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Ht
     Html(
         INDEX_HTML
             .replace("{{SERVER_URL}}", &url)
-            .replace("{{VERSION}}", env!("CARGO_PKG_VERSION")),
+            .replace("{{VERSION}}", env!("CARGO_PKG_VERSION"))
+            .replace("{{FAVICON}}", FAVICON_SVG_LINK),
     )
 }
 
-pub async fn viewer(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+/// What the head of the page needs, read before anything is sent.
+struct First {
+    info: SessionInfo,
+    page: Vec<RawMessage>,
+    last_timestamp: Option<String>,
+}
+
+fn read_first(store: &dyn Store, id: &str) -> Result<First, StoreError> {
+    let info = store.session(id)?;
+    let page = store.messages(id, 0, PAGE)?;
+    let last_timestamp = if info.message_count > page.len() as i64 {
+        store
+            .messages(id, info.message_count - 1, 1)?
+            .pop()
+            .and_then(|m| m.timestamp)
+    } else {
+        page.last().and_then(|m| m.timestamp.clone())
+    };
+    Ok(First {
+        info,
+        page,
+        last_timestamp,
+    })
+}
+
+pub async fn viewer(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let store = state.store.clone();
-    let found = tokio::task::spawn_blocking(move || store.session(&id)).await;
-    match found {
-        Ok(Ok(_)) => (
-            [(header::CACHE_CONTROL, "no-store")],
-            Html(VIEWER_HTML),
-        )
-            .into_response(),
-        Ok(Err(super::store::StoreError::NotFound)) => (
-            StatusCode::NOT_FOUND,
-            Html(
-                "<!doctype html><meta charset=utf-8><title>Session not found</title>\
-                 <link rel=stylesheet href=/assets/viewer.css>\
-                 <main class=notice><h1>Session not found</h1>\
-                 <p>This session does not exist on this server, or it was deleted.</p></main>",
-            ),
-        )
-            .into_response(),
-        _ => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Html("<!doctype html><meta charset=utf-8><title>Error</title><p>The server could not read this session; see its log."),
-        )
-            .into_response(),
+    let sid = id.clone();
+    let found = tokio::task::spawn_blocking(move || read_first(store.as_ref(), &sid)).await;
+    let first = match found {
+        Ok(Ok(first)) => first,
+        Ok(Err(StoreError::NotFound)) => {
+            return (
+                StatusCode::NOT_FOUND,
+                Html(format!(
+                    "<!doctype html><meta charset=utf-8><title>Session not found</title>{FAVICON_SVG_LINK}\
+                     <link rel=stylesheet href=/assets/viewer.css>\
+                     <main class=notice><h1>Session not found</h1>\
+                     <p>This session does not exist on this server, or it was deleted.</p></main>"
+                )),
+            )
+                .into_response()
+        }
+        _ => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<!doctype html><meta charset=utf-8><title>Error</title><p>The server could not read this session; see its log."),
+            )
+                .into_response()
+        }
+    };
+    let url = format!("{}/sessions/{id}", super::api::base_url(&state, &headers));
+    let head = page_head(&first, &url);
+    let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(4);
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || stream_page(store.as_ref(), &id, first, head, tx));
+    let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Render the conversation page by page into `tx`; stops early when the
+/// reader went away.
+fn stream_page(
+    store: &dyn Store,
+    id: &str,
+    first: First,
+    head: String,
+    tx: mpsc::Sender<Result<Bytes, Infallible>>,
+) {
+    let send = |out: &mut String| {
+        let chunk = std::mem::take(out);
+        tx.blocking_send(Ok(Bytes::from(chunk))).is_ok()
+    };
+    let ctx = Ctx {
+        project: first.info.project_path.clone(),
+        live: first.info.status == "live",
+    };
+    let mut conv = Conversation::new(ctx);
+    let mut out = head;
+    let mut limit = FIRST_CHUNK;
+    let mut page = first.page;
+    let mut next = 0;
+    let mut failed = false;
+    loop {
+        let full = page.len() as i64 == PAGE;
+        for m in &page {
+            next = m.message_index + 1;
+            conv.push(Msg::from_raw(m), &mut out);
+            if out.len() >= limit {
+                if !send(&mut out) {
+                    return;
+                }
+                limit = CHUNK;
+            }
+        }
+        if !full {
+            break;
+        }
+        match store.messages(id, next, PAGE) {
+            Ok(p) => page = p,
+            Err(e) => {
+                tracing::warn!("rendering {id}: {e}");
+                failed = true;
+                break;
+            }
+        }
     }
+    conv.finish(&mut out);
+    out.push_str("</div>");
+    if failed {
+        out.push_str("<p class=\"status error\">The server could not read the rest of this session; reload to try again.</p>");
+    }
+    out.push_str("<div id=\"end\" hidden data-next=\"");
+    out.push_str(&next.to_string());
+    out.push_str("\"></div>");
+    let diff = store.diff(id).ok().flatten();
+    out.push_str("<section id=\"diff-section\" class=\"diff-section\"");
+    match &diff {
+        Some(d) if !d.diff.is_empty() => {
+            out.push('>');
+            render::diff_html(&mut out, d);
+        }
+        _ => out.push_str(" hidden>"),
+    }
+    out.push_str(
+        "</section></main>\
+         <button id=\"jump\" class=\"jump\" type=\"button\" hidden>Jump to latest ↓</button>\
+         </body></html>\n",
+    );
+    send(&mut out);
+}
+
+fn meta_item(out: &mut String, label: &str, value_html: &str) {
+    out.push_str("<span class=\"meta-item\"><span class=\"meta-label\">");
+    out.push_str(label);
+    out.push_str("</span>");
+    out.push_str(value_html);
+    out.push_str("</span>");
+}
+
+/// `2h 05m`, `12m`, `40s`.
+pub fn duration_text(secs: u64) -> String {
+    match secs {
+        0..=59 => format!("{secs}s"),
+        60..=3599 => format!("{}m", secs / 60),
+        _ => format!("{}h {:02}m", secs / 3600, secs / 60 % 60),
+    }
+}
+
+fn secs_between(a: &str, b: &str) -> Option<u64> {
+    let (a, b) = (
+        crate::time::parse_rfc3339(a)?,
+        crate::time::parse_rfc3339(b)?,
+    );
+    b.duration_since(a).ok().map(|d| d.as_secs())
+}
+
+/// Everything before the first message: head with title and link-preview
+/// meta, and the header (title, repository, model, status, start,
+/// duration, count).
+fn page_head(first: &First, url: &str) -> String {
+    let info = &first.info;
+    let live = info.status == "live";
+    let title = if info.title.trim().is_empty() {
+        "Untitled session"
+    } else {
+        info.title.as_str()
+    };
+    let msgs: Vec<Msg> = first.page.iter().take(50).map(Msg::from_raw).collect();
+    let prompt = msgs.iter().find_map(render::first_prompt);
+    let started = first.page.iter().find_map(|m| m.timestamp.clone());
+    let status = if live { "Live" } else { "Complete" };
+    let mut description = match &prompt {
+        Some(p) => format!("{p} — "),
+        None => String::new(),
+    };
+    description.push_str(&format!(
+        "{status} Claude Code session, {} messages",
+        info.message_count
+    ));
+    if let Some(repo) = info.repo_url.as_deref() {
+        description.push_str(&format!(", {}", repo.trim_start_matches("https://")));
+    }
+
+    let mut out = String::with_capacity(FIRST_CHUNK + 4096);
+    out.push_str("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+        <meta name=\"referrer\" content=\"no-referrer\"><meta name=\"color-scheme\" content=\"light dark\"><title>");
+    esc(&mut out, title);
+    out.push_str(" · openctl</title>");
+    let mut meta = |attr: &str, name: &str, value: &str| {
+        out.push_str("<meta ");
+        out.push_str(attr);
+        out.push_str("=\"");
+        out.push_str(name);
+        out.push_str("\" content=\"");
+        esc(&mut out, value);
+        out.push_str("\">");
+    };
+    meta("name", "description", &description);
+    meta("property", "og:type", "article");
+    meta("property", "og:site_name", "openctl");
+    meta("property", "og:title", title);
+    meta("property", "og:description", &description);
+    meta("property", "og:url", url);
+    meta("name", "twitter:card", "summary");
+    meta("name", "twitter:title", title);
+    meta("name", "twitter:description", &description);
+    out.push_str("<link rel=\"icon\" href=\"/favicon.ico\" sizes=\"32x32\">");
+    out.push_str(FAVICON_SVG_LINK);
+    out.push_str(
+        "<link rel=\"stylesheet\" href=\"/assets/viewer.css\">\
+        <script src=\"/assets/viewer.js\" defer></script></head>",
+    );
+    out.push_str("<body data-session=\"");
+    esc(&mut out, &info.id);
+    out.push_str("\" data-status=\"");
+    out.push_str(if live { "live" } else { "complete" });
+    out.push_str("\"><header class=\"top\"><div class=\"top-inner\"><a class=\"brand\" href=\"/\">openctl</a><div class=\"head-main\"><h1 id=\"title\">");
+    esc(&mut out, title);
+    out.push_str("</h1><div class=\"meta\" id=\"meta\">");
+    let mut v = String::new();
+    if let Some(p) = info.project_path.as_deref().filter(|p| !p.is_empty()) {
+        v.clear();
+        v.push_str("<span class=\"meta-value\" title=\"");
+        esc(&mut v, p);
+        v.push_str("\">");
+        esc(
+            &mut v,
+            p.trim_end_matches('/').rsplit('/').next().unwrap_or(p),
+        );
+        v.push_str("</span>");
+        meta_item(&mut out, "project", &v);
+    }
+    if let Some(repo) = info.repo_url.as_deref().filter(|r| !r.is_empty()) {
+        v.clear();
+        let shown = repo
+            .trim_start_matches("https://")
+            .trim_start_matches("http://");
+        if repo.starts_with("https://") || repo.starts_with("http://") {
+            v.push_str("<a href=\"");
+            esc(&mut v, repo);
+            v.push_str("\" rel=\"nofollow noopener noreferrer\" target=\"_blank\">");
+            esc(&mut v, shown);
+            v.push_str("</a>");
+        } else {
+            v.push_str("<span class=\"meta-value\">");
+            esc(&mut v, shown);
+            v.push_str("</span>");
+        }
+        meta_item(&mut out, "repo", &v);
+    }
+    if let Some(model) = info.model.as_deref().filter(|m| !m.is_empty()) {
+        v.clear();
+        v.push_str("<span class=\"meta-value\">");
+        esc(&mut v, model);
+        v.push_str("</span>");
+        meta_item(&mut out, "model", &v);
+    }
+    if let Some(start) = &started {
+        v.clear();
+        v.push_str("<span class=\"meta-value\" id=\"started\">");
+        time_html(&mut v, start);
+        v.push_str("</span>");
+        meta_item(&mut out, "started", &v);
+        let end = if live {
+            Some(crate::time::now_rfc3339())
+        } else {
+            first.last_timestamp.clone()
+        };
+        if let Some(secs) = end.as_deref().and_then(|e| secs_between(start, e)) {
+            v.clear();
+            v.push_str("<span class=\"meta-value\" id=\"duration\" data-start=\"");
+            esc(&mut v, start);
+            v.push_str("\">");
+            v.push_str(&duration_text(secs));
+            v.push_str("</span>");
+            meta_item(&mut out, "duration", &v);
+        }
+    }
+    v.clear();
+    v.push_str("<span class=\"meta-value\" id=\"count\">");
+    v.push_str(&info.message_count.to_string());
+    v.push_str("</span>");
+    meta_item(&mut out, "messages", &v);
+    if let Some(d) = info.description.as_deref().filter(|d| !d.is_empty()) {
+        out.push_str("<span class=\"meta-item desc\">");
+        esc(&mut out, d);
+        out.push_str("</span>");
+    }
+    out.push_str("</div></div><span id=\"badge\" class=\"badge ");
+    out.push_str(if live {
+        "live\">Live"
+    } else {
+        "complete\">Complete"
+    });
+    out.push_str("</span></div></header><main class=\"page\"><p id=\"status\" class=\"status\" role=\"status\"></p>");
+    if info.message_count == 0 {
+        out.push_str(
+            "<p id=\"empty\" class=\"muted empty\">No messages yet. They appear here as they happen.</p>",
+        );
+    }
+    out.push_str("<div id=\"conversation\" class=\"conversation\">");
+    out
 }
 
 pub async fn viewer_js() -> Response {
@@ -75,4 +388,27 @@ pub async fn viewer_css() -> Response {
         VIEWER_CSS,
     )
         .into_response()
+}
+
+pub async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/x-icon"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON_ICO,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration_text(42), "42s");
+        assert_eq!(duration_text(12 * 60 + 5), "12m");
+        assert_eq!(duration_text(2 * 3600 + 5 * 60), "2h 05m");
+    }
 }
