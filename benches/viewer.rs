@@ -23,7 +23,7 @@ const REFERENCE_3K: &str = "1.44 s";
 
 /// Installed before any page script: records long tasks, the first frame
 /// whose viewport is filled with messages, and the first frame after the
-/// document (and viewer.js) finished.
+/// viewer has every message in the page (its `data-ready`).
 const PROBE: &str = r#"
 window.__perf = { longest: 0, tasks: 0, firstScreen: null, all: null, seen: {} };
 try {
@@ -33,14 +33,16 @@ try {
 } catch (_) {}
 (function frame() {
   const c = document.getElementById("conversation");
-  const last = c && c.lastElementChild;
-  if (__perf.firstScreen === null && last && last.getBoundingClientRect().top >= innerHeight) {
+  if (__perf.firstScreen === null && c && c.getBoundingClientRect().bottom >= innerHeight) {
     __perf.firstScreen = performance.now();
+  }
+  if (__perf.all === null && !__perf.done && document.body && document.body.dataset.ready === "1") {
+    __perf.done = true;
+    setTimeout(finish, 0);
   }
   if (__perf.all === null) requestAnimationFrame(frame);
 })();
-document.addEventListener("DOMContentLoaded", () => {
-  requestAnimationFrame(() => setTimeout(() => {
+function finish() {
     const nav = performance.getEntriesByType("navigation")[0];
     const fcp = performance.getEntriesByName("first-contentful-paint")[0];
     __perf.ttfb = nav ? nav.responseStart : null;
@@ -48,7 +50,8 @@ document.addEventListener("DOMContentLoaded", () => {
     __perf.run = location.search;
     __perf.all = performance.now();
     if (__perf.firstScreen === null) __perf.firstScreen = __perf.all;
-  }, 0));
+}
+document.addEventListener("DOMContentLoaded", () => {
   const c = document.getElementById("conversation");
   if (!c) return;
   new MutationObserver((records) => {

@@ -919,19 +919,61 @@ fn without_javascript_the_page_holds_the_whole_conversation() {
     }
     assert!(!html.contains("Loading session"));
 
-    // A long session streams (no Content-Length, chunked) and holds every
-    // message, the last one included.
+    // A long session: the page holds its first messages and a link to the
+    // whole page, which streams (no Content-Length) every message.
     let long = session_with(&server, "claude-nojs-long", "Long", support::session(3000));
     complete(&server, &long);
-    let (headers, html) = page_html(&server, &long);
+    let (_, html) = page_html(&server, &long);
+    assert!(html.contains("id=\"m-0\""));
+    assert!(!html.contains("id=\"m-2999\""));
+    assert!(html.contains("<a href=\"?all\">Show all 3000 messages</a>"));
+    let res = http()
+        .get(format!("{}?all", page_url(&server, &long)))
+        .send()
+        .expect("whole page");
     assert!(
-        headers.get("content-length").is_none(),
+        res.headers().get("content-length").is_none(),
         "the page is streamed"
     );
+    let html = res.text().expect("html");
     assert!(html.contains("id=\"m-2999\""));
     assert!(html.contains("data-next=\"3000\""));
+    assert!(!html.contains("id=\"more\""));
     assert!(html.contains("class=\"badge complete\">Complete</span>"));
     assert!(html.trim_end().ends_with("</html>"));
+}
+
+#[test]
+fn a_long_session_loads_the_rest_in_chunks_and_goes_live() {
+    let Some(Fixture { server, id, _env }) = fixture("claude-long", "Long", support::session(3000))
+    else {
+        return;
+    };
+    let browser = Browser::start(BrowserOptions::default());
+    // A permalink into the part loaded after the first screen.
+    open(&browser, &format!("{}#m-2900", page_url(&server, &id)));
+    let missing = browser.js("const m = []; for (let i = 0; i < 3000; i++) if (!document.getElementById('m-' + i)) m.push(i); return m");
+    assert_eq!(missing, json!([]));
+    assert_eq!(
+        browser.js("return document.querySelectorAll('.orphan, .subrun, #more').length"),
+        json!(0)
+    );
+    assert_eq!(
+        browser.js("return document.querySelectorAll('.out.pending').length"),
+        json!(0),
+        "every call holds its result, also across the first part's end"
+    );
+    wait_for(
+        "the linked message in view",
+        Duration::from_secs(10),
+        || in_view(&browser, "m-2900").then_some(()),
+    );
+    wait_streams(&server, "the page's stream", |n| n == 1);
+    say(&server, &browser, &id, "long-1", "After three thousand.");
+    assert_eq!(
+        browser.js("return document.querySelectorAll('#m-3000').length"),
+        json!(1)
+    );
 }
 
 #[test]

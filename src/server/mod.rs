@@ -98,6 +98,7 @@ fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(pages::index))
         .route("/sessions/{id}", get(pages::viewer))
+        .route("/sessions/{id}/part", get(pages::part))
         .route("/assets/viewer.js", get(pages::viewer_js))
         .route("/assets/viewer.css", get(pages::viewer_css))
         .route("/favicon.ico", get(pages::favicon))

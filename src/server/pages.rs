@@ -12,7 +12,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use tokio::sync::mpsc;
@@ -33,12 +33,19 @@ pub const FAVICON_SVG_LINK: &str = "<link rel=\"icon\" type=\"image/svg+xml\" hr
 /// Revalidate assets on every load so an upgraded server is picked up.
 const ASSET_CACHE: &str = "no-cache";
 
+/// A session longer than this is sent as its first [`HEAD_MESSAGES`] and a
+/// link to the whole page (`?all`); the page's script loads the rest from
+/// `/sessions/:id/part` and inserts it a chunk per task, so the browser
+/// never parses megabytes of HTML in one go (long tasks) and the first
+/// screen does not wait behind them.
+const SPLIT_ABOVE: i64 = 2500;
+const HEAD_MESSAGES: i64 = 200;
 /// Messages read from the store per query while streaming a page.
 const PAGE: i64 = 256;
 /// The first chunk (head and first screen) goes out at this size, later
 /// ones at [`CHUNK`].
 const FIRST_CHUNK: usize = 24 * 1024;
-const CHUNK: usize = 256 * 1024;
+const CHUNK: usize = 16 * 1024;
 
 pub async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Html<String> {
     let url = super::api::base_url(&state, &headers);
@@ -79,8 +86,12 @@ fn read_first(store: &dyn Store, id: &str) -> Result<First, StoreError> {
 pub async fn viewer(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
+    let all = query
+        .as_deref()
+        .is_some_and(|q| q.split('&').any(|p| p == "all" || p.starts_with("all=")));
     let store = state.store.clone();
     let sid = id.clone();
     let found = tokio::task::spawn_blocking(move || read_first(store.as_ref(), &sid)).await;
@@ -108,9 +119,75 @@ pub async fn viewer(
     };
     let url = format!("{}/sessions/{id}", super::api::base_url(&state, &headers));
     let head = page_head(&first, &url);
+    let limit = (!all && first.info.message_count > SPLIT_ABOVE).then_some(HEAD_MESSAGES);
+    let plan = Plan {
+        from: 0,
+        limit,
+        page: Some((head, first.info.message_count)),
+    };
+    let ctx = Ctx {
+        project: first.info.project_path.clone(),
+        live: first.info.status == "live",
+    };
+    html_stream(&state, id, ctx, first.page, plan)
+}
+
+/// `GET /sessions/:id/part?from=N`: the conversation from message N to the
+/// end, as the page's chunks (what the page's script loads after the head
+/// of a long session).
+pub async fn part(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let from = query
+        .as_deref()
+        .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("from=")))
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|n| *n >= 0)
+        .unwrap_or(0);
+    let store = state.store.clone();
+    let sid = id.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        let info = store.session(&sid)?;
+        Ok::<_, StoreError>((info, store.messages(&sid, from, PAGE)?))
+    })
+    .await;
+    let Ok(Ok((info, page))) = found else {
+        return (StatusCode::NOT_FOUND, "no such session").into_response();
+    };
+    let ctx = Ctx {
+        project: info.project_path.clone(),
+        live: info.status == "live",
+    };
+    let plan = Plan {
+        from,
+        limit: None,
+        page: None,
+    };
+    html_stream(&state, id, ctx, page, plan)
+}
+
+/// What [`stream_page`] writes.
+struct Plan {
+    /// Index of the first message.
+    from: i64,
+    /// Stop after this many messages (the head of a long page).
+    limit: Option<i64>,
+    /// A whole page: its head, and the message count when it was read.
+    page: Option<(String, i64)>,
+}
+
+fn html_stream(
+    state: &AppState,
+    id: String,
+    ctx: Ctx,
+    first: Vec<RawMessage>,
+    plan: Plan,
+) -> Response {
     let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(4);
     let store = state.store.clone();
-    tokio::task::spawn_blocking(move || stream_page(store.as_ref(), &id, first, head, tx));
+    tokio::task::spawn_blocking(move || stream_page(store.as_ref(), &id, ctx, first, plan, tx));
     let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
     (
         [
@@ -127,27 +204,30 @@ pub async fn viewer(
 fn stream_page(
     store: &dyn Store,
     id: &str,
-    first: First,
-    head: String,
+    ctx: Ctx,
+    mut page: Vec<RawMessage>,
+    plan: Plan,
     tx: mpsc::Sender<Result<Bytes, Infallible>>,
 ) {
     let send = |out: &mut String| {
         let chunk = std::mem::take(out);
         tx.blocking_send(Ok(Bytes::from(chunk))).is_ok()
     };
-    let ctx = Ctx {
-        project: first.info.project_path.clone(),
-        live: first.info.status == "live",
-    };
     let mut conv = Conversation::new(ctx);
-    let mut out = head;
+    let mut out = match &plan.page {
+        Some((head, _)) => head.clone(),
+        None => String::new(),
+    };
     let mut limit = FIRST_CHUNK;
-    let mut page = first.page;
-    let mut next = 0;
+    let mut next = plan.from;
+    let end = plan.limit.map_or(i64::MAX, |n| plan.from + n);
     let mut failed = false;
     loop {
         let full = page.len() as i64 == PAGE;
         for m in &page {
+            if m.message_index >= end {
+                break;
+            }
             next = m.message_index + 1;
             conv.push(Msg::from_raw(m), &mut out);
             if out.len() >= limit {
@@ -157,7 +237,7 @@ fn stream_page(
                 limit = CHUNK;
             }
         }
-        if !full {
+        if !full || next >= end {
             break;
         }
         match store.messages(id, next, PAGE) {
@@ -170,7 +250,22 @@ fn stream_page(
         }
     }
     conv.finish(&mut out);
+    let Some((_, total)) = plan.page else {
+        // A part: its end tells the page where the event stream starts.
+        out.push_str("<div class=\"part-end\" data-next=\"");
+        out.push_str(&next.to_string());
+        out.push_str("\"></div>");
+        send(&mut out);
+        return;
+    };
     out.push_str("</div>");
+    if next < total && !failed {
+        out.push_str("<div id=\"more\" class=\"more-note\" data-from=\"");
+        out.push_str(&next.to_string());
+        out.push_str("\"><a href=\"?all\">Show all ");
+        out.push_str(&total.to_string());
+        out.push_str(" messages</a></div>");
+    }
     if failed {
         out.push_str("<p class=\"status error\">The server could not read the rest of this session; reload to try again.</p>");
     }

@@ -402,9 +402,13 @@ fn clamped_pre(out: &mut String, class: &str, lang: Option<&str>, text: &str, ke
     } else {
         None
     };
-    let pre = |out: &mut String, body: &str| {
+    let pre = |out: &mut String, extra: &str, body: &str| {
         out.push_str("<pre class=\"");
         out.push_str(class);
+        if !extra.is_empty() {
+            out.push(' ');
+            out.push_str(extra);
+        }
         out.push_str("\">");
         match lang {
             Some(l) => highlight(out, l, body),
@@ -414,14 +418,14 @@ fn clamped_pre(out: &mut String, class: &str, lang: Option<&str>, text: &str, ke
     };
     match split {
         Some(p) => {
-            pre(out, &text[..p]);
+            pre(out, "head-lines", &text[..p]);
             out.push_str("<details class=\"more\"><summary>Show all ");
             out.push_str(&lines.to_string());
             out.push_str(" lines</summary>");
-            pre(out, &text[p + 1..]);
+            pre(out, "", &text[p + 1..]);
             out.push_str("</details>");
         }
-        None => pre(out, text),
+        None => pre(out, "", text),
     }
     cut_note(out, more);
 }
@@ -1184,9 +1188,16 @@ pub struct Conversation {
     anchored: HashSet<i64>,
     /// (agent, parent) of the open subagent run.
     subrun: Option<(Option<String>, Option<String>)>,
+    /// Messages written into the open chunk, if one is open.
+    chunk: Option<usize>,
     /// Index after the last message written.
     pub next: i64,
 }
+
+/// Messages per `<div class="chunk">`: the page lays out and paints whole
+/// chunks as they come into view (CSS content-visibility), so the browser
+/// tracks a few hundred boxes instead of one per message.
+const CHUNK_MESSAGES: usize = 50;
 
 impl Conversation {
     pub fn new(ctx: Ctx) -> Conversation {
@@ -1196,6 +1207,7 @@ impl Conversation {
             consumed: HashMap::new(),
             anchored: HashSet::new(),
             subrun: None,
+            chunk: None,
             next: 0,
         }
     }
@@ -1216,6 +1228,9 @@ impl Conversation {
         if self.subrun.take().is_some() {
             out.push_str("</div>");
         }
+        if self.chunk.take().is_some() {
+            out.push_str("</div>");
+        }
     }
 
     fn write_front(&mut self, out: &mut String) {
@@ -1227,7 +1242,21 @@ impl Conversation {
             .consumed
             .get(&m.index)
             .is_some_and(|c| c.len() >= m.blocks.len());
-        if run != self.subrun && !fully_consumed {
+        if fully_consumed {
+            // Its results went into cards above: nothing of it is left.
+            self.consumed.remove(&m.index);
+            self.anchored.remove(&m.index);
+            self.next = m.index + 1;
+            return;
+        }
+        let written = match self.chunk {
+            Some(n) => n,
+            None => {
+                out.push_str("<div class=\"chunk\">");
+                0
+            }
+        };
+        if run != self.subrun {
             if self.subrun.is_some() {
                 out.push_str("</div>");
             }
@@ -1246,6 +1275,11 @@ impl Conversation {
         .message(&m);
         self.anchored.remove(&m.index);
         self.next = m.index + 1;
+        self.chunk = Some(written + 1);
+        if written + 1 >= CHUNK_MESSAGES && self.subrun.is_none() {
+            out.push_str("</div>");
+            self.chunk = None;
+        }
     }
 }
 

@@ -62,15 +62,71 @@
     run.remove();
   }
 
+  // Append server-rendered HTML, then join what it holds to what is on
+  // the page (and to itself): results to their calls, subagent work to its
+  // Task.
   function place(html) {
     const frag = parse(html);
-    frag.querySelectorAll(".out[data-for]").forEach(joinResult);
-    frag.querySelectorAll(".out.pending[id]").forEach(joinSlot);
-    frag.querySelectorAll(".subrun[data-parent]").forEach(nestRun);
+    const outs = Array.from(frag.querySelectorAll(".out.orphan[data-for]"));
+    const slots = Array.from(frag.querySelectorAll(".out.pending[id]"));
+    const runs = Array.from(frag.querySelectorAll(".subrun[data-parent]"));
     frag.querySelectorAll("time").forEach(localize);
+    const end = frag.querySelector(".part-end");
+    if (end) {
+      next = Math.max(next, Number(end.dataset.next) || 0);
+      end.remove();
+    }
     const empty = document.getElementById("empty");
     if (empty) empty.remove();
     conversation.appendChild(frag);
+    outs.forEach(joinResult);
+    slots.forEach(joinSlot);
+    runs.forEach(nestRun);
+  }
+
+  // ---- the rest of a long session -----------------------------------------
+
+  const CHUNK = '<div class="chunk">';
+  const pause = () => (window.scheduler && scheduler.yield ? scheduler.yield() : new Promise((r) => setTimeout(r, 0)));
+
+  // The server sent the first messages of a long session; stream the rest
+  // and insert it a few chunks per task (each task parses ~8 ms of HTML),
+  // so the page stays responsive and readable while it grows.
+  async function loadRest(more) {
+    const link = more.innerHTML;
+    more.textContent = "Loading the rest of the session…";
+    try {
+      const res = await fetch(location.pathname + "/part?from=" + encodeURIComponent(more.dataset.from));
+      if (!res.ok || !res.body) throw new Error("HTTP " + res.status);
+      const reader = res.body.getReader();
+      const dec = new TextDecoder();
+      let buf = "";
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (value) buf += dec.decode(value, { stream: true });
+        if (done) buf += dec.decode();
+        let ready = done ? buf.length : buf.lastIndexOf(CHUNK);
+        let t0 = performance.now();
+        while (ready > 0) {
+          let cut = buf.indexOf(CHUNK, 1);
+          if (cut < 0 || cut > ready) cut = ready;
+          place(buf.slice(0, cut));
+          buf = buf.slice(cut);
+          ready -= cut;
+          if (performance.now() - t0 > 8) {
+            await pause();
+            t0 = performance.now();
+          }
+        }
+        if (done) break;
+      }
+      more.remove();
+      return true;
+    } catch (e) {
+      more.innerHTML = link; // the server's own link to the whole page
+      status("Could not load the rest of this session (" + e.message + ").", "warn");
+      return false;
+    }
   }
 
   // Work from the stream is applied once per frame, a bounded slice at a
@@ -240,8 +296,9 @@
 
   // ---- the event stream: one per visible page -----------------------------
 
+  let loaded = false;
   function connect() {
-    if (es || document.visibilityState !== "visible") return;
+    if (!loaded || es || document.visibilityState !== "visible") return;
     clearTimeout(retry);
     es = new EventSource(api + "/events?view=html&from=" + next);
     body.dataset.stream = "open";
@@ -290,14 +347,18 @@
   if ("scrollRestoration" in history) history.scrollRestoration = "manual";
   Array.from(document.getElementsByClassName("orphan")).forEach((o) => { if (o.dataset.for) joinResult(o); });
   Array.from(document.getElementsByClassName("subrun")).forEach(nestRun);
-  if (!reveal(location.hash)) {
-    if (live) toBottom();
-    else window.scrollTo(0, 0);
-  }
-  showJump();
-  localizeAll();
-  setInterval(tick, 30000);
-  connect();
-  body.dataset.ready = "1";
-  performance.mark("openctl:ready");
+  let shown = reveal(location.hash);
+  if (!shown && !live) window.scrollTo(0, 0);
+  const more = document.getElementById("more");
+  (more ? loadRest(more) : Promise.resolve(true)).then(() => {
+    loaded = true;
+    if (!shown && !reveal(location.hash) && live && follow) toBottom();
+    showJump();
+    setCount();
+    localizeAll();
+    setInterval(tick, 30000);
+    connect();
+    body.dataset.ready = "1";
+    performance.mark("openctl:ready");
+  });
 })();
