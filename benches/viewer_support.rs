@@ -184,6 +184,11 @@ impl Browser {
         h
     }
 
+    /// Close the current window or tab.
+    pub fn close_window(&self) {
+        self.call("DELETE", &self.path("/window"), None);
+    }
+
     pub fn switch_to(&self, handle: &str) {
         self.call(
             "POST",
