@@ -184,6 +184,10 @@ complete -c openctl -n "__fish_openctl_using_subcommand server" -l listen -d 'Ad
 complete -c openctl -n "__fish_openctl_using_subcommand server" -l db -d 'SQLite database file [default: ~/.openctl/server.db]' -r -F
 complete -c openctl -n "__fish_openctl_using_subcommand server" -l public-url -d 'Public base URL used in session links [default: from the request\'s Host]' -r
 complete -c openctl -n "__fish_openctl_using_subcommand server" -l token -d 'Require this bearer token for writes' -r
+complete -c openctl -n "__fish_openctl_using_subcommand server" -l max-connections -d 'Connections served at once; more wait, and idle ones make room [default: 512, fewer when the open-file limit is low]' -r
+complete -c openctl -n "__fish_openctl_using_subcommand server" -l header-timeout -d 'Seconds a client has to send a request\'s headers' -r
+complete -c openctl -n "__fish_openctl_using_subcommand server" -l body-timeout -d 'Seconds a client has to send a request body (plus 1 s per 64 KiB received)' -r
+complete -c openctl -n "__fish_openctl_using_subcommand server" -l idle-timeout -d 'Seconds before closing a connection with no request, or whose client stopped reading' -r
 complete -c openctl -n "__fish_openctl_using_subcommand server" -s h -l help -d 'Print help'
 complete -c openctl -n "__fish_openctl_using_subcommand server" -s V -l version -d 'Print version'
 complete -c openctl -n "__fish_openctl_using_subcommand demo" -l port -d 'Port for the embedded server [default: a free port]' -r

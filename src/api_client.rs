@@ -22,6 +22,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{CliError, Exit};
+use crate::identity::Identity;
 use crate::wire::{
     self, AppendResponse, CompleteRequest, CompleteResponse, DiffResponse, Health, LiveRequest,
     LiveResponse, LookupResponse, Message, PatchRequest, SessionDetail,
@@ -31,6 +32,8 @@ use crate::wire::{
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a whole request may take (a 10 MiB batch on a slow link).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a small request may take before it is retried.
+const SMALL_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest error text kept from a server answer.
 const MAX_ERROR_TEXT: usize = 500;
 
@@ -45,12 +48,22 @@ pub enum ApiError {
         url: String,
         status: u16,
         message: String,
+        /// How long the server asked us to wait (`Retry-After`).
+        retry_after: Option<Duration>,
     },
     /// A 2xx answer whose body is not what the contract says.
     BadResponse { url: String, reason: String },
 }
 
 impl ApiError {
+    /// The wait a server asked for with `Retry-After`, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     /// The HTTP status, if the server answered.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -92,6 +105,7 @@ impl fmt::Display for ApiError {
                 url,
                 status,
                 message,
+                ..
             } => write!(f, "{url} answered {status}: {message}"),
             ApiError::BadResponse { url, reason } => {
                 write!(f, "unexpected answer from {url}: {reason}")
@@ -113,26 +127,15 @@ pub struct Live {
     pub url: String,
 }
 
-/// A reusable HTTP client carrying this machine's identity.
+/// A reusable HTTP client (connection pool); the identity is per server.
 #[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
-    client_id: String,
 }
 
 impl Http {
-    /// A client identified by `~/.openctl/client-id` (created if missing).
     pub fn new() -> anyhow::Result<Http> {
-        let client_id = crate::client_id::get_or_create()?;
-        Http::with_client_id(client_id)
-    }
-
-    pub fn with_client_id(client_id: String) -> anyhow::Result<Http> {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            wire::CLIENT_ID_HEADER,
-            HeaderValue::from_str(&client_id).context("the client id is not a valid header")?,
-        );
         let ua = HeaderValue::from_str(&wire::user_agent()).context("invalid user agent")?;
         headers.insert(USER_AGENT, ua);
         let client = reqwest::Client::builder()
@@ -144,19 +147,27 @@ impl Http {
             .tcp_nodelay(true)
             .build()
             .context("cannot build the HTTP client")?;
-        Ok(Http { client, client_id })
+        Ok(Http { client })
     }
 
-    pub fn client_id(&self) -> &str {
-        &self.client_id
+    /// Bind to `server` (a normalized URL) with an optional bearer token,
+    /// as this machine's identity for that server (made on first use).
+    pub fn server(&self, server: &str, token: Option<String>) -> anyhow::Result<ServerApi> {
+        let home = crate::paths::ensure_openctl_home()?;
+        let (identity, made) = crate::identity::for_server_in(&home, server)?;
+        let mut api = self.server_as(server, token, identity);
+        api.new_identity = made;
+        Ok(api)
     }
 
-    /// Bind to `server` (a normalized URL) with an optional bearer token.
-    pub fn server(&self, server: &str, token: Option<String>) -> ServerApi {
+    /// Bind to `server` as `identity`.
+    pub fn server_as(&self, server: &str, token: Option<String>, identity: Identity) -> ServerApi {
         ServerApi {
             http: self.clone(),
             base: server.trim_end_matches('/').to_string(),
             token,
+            identity,
+            new_identity: false,
         }
     }
 }
@@ -167,6 +178,10 @@ pub struct ServerApi {
     http: Http,
     base: String,
     token: Option<String>,
+    identity: Identity,
+    /// The identity was made for this use: a server that never answers
+    /// must not keep it (see [`ServerApi::forget_if_never_answered`]).
+    new_identity: bool,
 }
 
 impl ServerApi {
@@ -179,8 +194,26 @@ impl ServerApi {
         format!("{}{path}", self.base)
     }
 
+    /// After `err` on the first request to a server met for the first
+    /// time: a server that never answered keeps no identity.
+    pub fn forget_if_never_answered(&self, err: &ApiError) {
+        if self.new_identity && matches!(err, ApiError::Unreachable { .. }) {
+            let _ = crate::identity::forget(&self.base, &self.identity);
+        }
+    }
+
+    /// The client id this machine shows this server.
+    pub fn client_id(&self) -> &str {
+        &self.identity.client_id
+    }
+
     fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
-        let mut req = self.http.client.request(method, url);
+        let mut req = self
+            .http
+            .client
+            .request(method, url)
+            .header(wire::CLIENT_ID_HEADER, &self.identity.client_id)
+            .header(wire::WRITE_TOKEN_HEADER, &self.identity.write_token);
         if let Some(token) = &self.token {
             req = req.header(AUTHORIZATION, format!("Bearer {token}"));
         }
@@ -191,6 +224,11 @@ impl ServerApi {
     async fn send(&self, url: &str, req: reqwest::RequestBuilder) -> Result<Vec<u8>, ApiError> {
         let resp = req.send().await.map_err(|e| unreachable(url, &e))?;
         let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
         let body = resp.bytes().await.map_err(|e| unreachable(url, &e))?;
         if status.is_success() {
             return Ok(body.to_vec());
@@ -199,6 +237,7 @@ impl ServerApi {
             url: url.to_string(),
             status: status.as_u16(),
             message: error_message(status, &body),
+            retry_after,
         })
     }
 
@@ -227,6 +266,7 @@ impl ServerApi {
         Ok(self
             .request(method, url)
             .header(CONTENT_TYPE, "application/json")
+            .timeout(timeout_for(bytes.len()))
             .body(bytes))
     }
 
@@ -263,6 +303,7 @@ impl ServerApi {
         let req = self
             .request(reqwest::Method::POST, &url)
             .header(CONTENT_TYPE, "application/json")
+            .timeout(timeout_for(body.len()))
             .body(body);
         self.send_json(&url, req).await
     }
@@ -366,6 +407,27 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// The `{"error"}` text of an error answer, else its status line.
+/// `Retry-After`: seconds, or an HTTP date.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
+}
+
+/// How long a request with a body of `len` bytes may take: a small push
+/// must not hold its session for a minute when an answer never comes, a
+/// full batch on a slow link gets more.
+pub fn timeout_for(len: usize) -> Duration {
+    let per_100k = Duration::from_secs((len / (100 * 1024)) as u64);
+    (SMALL_REQUEST_TIMEOUT + per_100k).min(REQUEST_TIMEOUT)
+}
+
 fn error_message(status: StatusCode, body: &[u8]) -> String {
     let from_json = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
         v.get("error")
@@ -414,11 +476,24 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_and_timeouts() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(timeout_for(2_000), SMALL_REQUEST_TIMEOUT);
+        assert_eq!(timeout_for(9 * 1024 * 1024), REQUEST_TIMEOUT);
+    }
+
+    #[test]
     fn transient_statuses() {
         let st = |status| ApiError::Status {
             url: "u".into(),
             status,
             message: String::new(),
+            retry_after: None,
         };
         assert!(st(503).is_transient());
         assert!(st(429).is_transient());
@@ -444,6 +519,7 @@ mod tests {
             url: "u".into(),
             status: 403,
             message: "not yours".into(),
+            retry_after: None,
         }
         .into_cli();
         assert_eq!(crate::error::exit_code(&err), 1);
@@ -455,8 +531,14 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
-        let http = Http::with_client_id(uuid::Uuid::new_v4().to_string()).unwrap();
-        let api = http.server(&format!("http://127.0.0.1:{port}"), None);
+        let identity = Identity {
+            client_id: uuid::Uuid::new_v4().to_string(),
+            write_token: "t".into(),
+        };
+        let api =
+            Http::new()
+                .unwrap()
+                .server_as(&format!("http://127.0.0.1:{port}"), None, identity);
         let err = block_on(api.health()).unwrap().unwrap_err();
         assert!(matches!(err, ApiError::Unreachable { .. }), "{err}");
     }

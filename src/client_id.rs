@@ -27,9 +27,53 @@ pub fn get_or_create_in(home: &std::path::Path) -> Result<String> {
     if let Some(id) = read_existing(&path)? {
         return Ok(id);
     }
+    refuse_a_new_identity_in_use(home, &path)?;
     let id = uuid::Uuid::new_v4().to_string();
     state::write_atomic(&path, id.as_bytes())?;
     Ok(id)
+}
+
+/// A missing client-id is a first run only when nothing was shared from
+/// this home: with sessions recorded as created on a server, or a daemon
+/// running, a new identity would orphan every session shared so far.
+fn refuse_a_new_identity_in_use(home: &std::path::Path, path: &std::path::Path) -> Result<()> {
+    // Shares that exist on a server (a server session recorded): made with
+    // the identity that is gone.
+    let shares = std::fs::read(home.join(crate::shared::FILE))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&b).ok())
+        .map(|map| {
+            crate::shared::parse(&map)
+                .values()
+                .filter(|s| !s.server_sessions.is_empty())
+                .count()
+        })
+        .unwrap_or(0);
+    // Another process: a daemon starting for the first time holds the lock
+    // itself while it creates the identity.
+    let daemon = crate::daemon::lock::holder(home)
+        .ok()
+        .flatten()
+        .is_some_and(|h| h.pid != Some(std::process::id()));
+    if shares == 0 && !daemon {
+        return Ok(());
+    }
+    let why = if daemon {
+        "the openctl daemon runs with the old identity".to_string()
+    } else {
+        format!(
+            "{shares} session(s) are recorded as shared in {}",
+            crate::shared::FILE
+        )
+    };
+    Err(CliError::not_found(format!(
+        "{} is missing, but {why}: a new identity would lose control of them",
+        path.display()
+    ))
+    .with_hint(
+        "restore the file from a backup (a running daemon writes it back by itself within moments);          to start over with a new identity on purpose, unshare everything first (openctl session unshare),          stop the daemon, then run the command again",
+    )
+    .into())
 }
 
 fn read_existing(path: &std::path::Path) -> Result<Option<String>> {

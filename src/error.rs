@@ -76,12 +76,3 @@ pub fn hint(err: &anyhow::Error) -> Option<&str> {
         .filter_map(|e| e.downcast_ref::<CliError>())
         .find_map(|e| e.hint.as_deref())
 }
-
-/// A command whose behaviour is not built yet: says so and exits 1.
-pub fn not_built(what: &str) -> anyhow::Error {
-    CliError::new(
-        Exit::Failure,
-        format!("`openctl {what}` is not available in this build yet"),
-    )
-    .into()
-}

@@ -16,6 +16,7 @@ pub mod config;
 pub mod daemon;
 pub mod error;
 pub mod hook;
+pub mod identity;
 pub mod output;
 pub mod paths;
 pub mod redact;

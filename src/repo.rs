@@ -19,6 +19,11 @@ pub struct RepoIdentity {
     pub https_url: Option<String>,
 }
 
+/// Whether `path` is inside a git repository (of any state).
+pub fn is_inside_repository(path: &Path) -> bool {
+    !matches!(git2::Repository::discover(path), Err(e) if e.code() == git2::ErrorCode::NotFound)
+}
+
 /// Identify the repository containing `path`.
 pub fn identify(path: &Path) -> Result<RepoIdentity> {
     let abs = if path.is_absolute() {

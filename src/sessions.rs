@@ -3,7 +3,7 @@
 //! session of the current project).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 
@@ -241,38 +241,22 @@ pub const CWD_WAIT: Duration = Duration::from_secs(3);
 /// project directory name (the check Claude Code's own layout allows);
 /// never a guess that fails it.
 pub fn session_cwd(path: &Path, wait: Duration) -> Option<String> {
-    if let Some(cwd) = transcript::first_cwd(path) {
-        return Some(cwd);
-    }
-    let deadline = Instant::now() + wait;
-    let (tx, rx) = std::sync::mpsc::channel();
-    // Without a watcher (no inotify left) the wait still ends at the
-    // deadline, checking the file on each timeout.
-    let watcher = notify::recommended_watcher(move |_| {
-        let _ = tx.send(());
-    })
-    .and_then(|mut w| {
-        use notify::Watcher;
-        w.watch(path, notify::RecursiveMode::NonRecursive)
-            .map(|()| w)
-    })
-    .ok();
-    let tick = if watcher.is_some() {
-        wait
-    } else {
-        Duration::from_millis(50)
+    let found = match (path.parent(), path.file_name().and_then(|n| n.to_str())) {
+        // Not written at all yet: it cannot be while the command that
+        // needs it runs (see `not_written_yet`).
+        _ if !path.exists() => None,
+        (Some(dir), Some(name)) => {
+            crate::daemon::status::wait_for_files(dir, &[name], wait, &mut || {
+                Ok(transcript::first_cwd(path))
+            })
+            .ok()
+            .flatten()
+        }
+        _ => transcript::first_cwd(path),
     };
-    loop {
-        if let Some(cwd) = transcript::first_cwd(path) {
-            return Some(cwd);
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        let _ = rx.recv_timeout(left.min(tick));
+    if found.is_some() {
+        return found;
     }
-    drop(watcher);
     let own = std::env::current_dir().ok()?;
     let own = own.to_str()?;
     let project = path.parent()?.file_name()?.to_str()?;
@@ -292,10 +276,14 @@ pub fn resolve(arg: Option<&str>) -> Result<SessionFile> {
     if let Some(arg) = arg {
         return resolve_named(arg);
     }
-    if let Ok(id) = std::env::var("CLAUDE_SESSION_ID") {
-        let id = id.trim();
-        if !id.is_empty() {
-            return resolve_named(id);
+    // Claude Code 2.1.3xx gives its Bash tool and command lines
+    // CLAUDE_CODE_SESSION_ID.
+    for var in ["CLAUDE_SESSION_ID", "CLAUDE_CODE_SESSION_ID"] {
+        if let Ok(id) = std::env::var(var) {
+            let id = id.trim();
+            if !id.is_empty() {
+                return resolve_named(id);
+            }
         }
     }
     let cwd = std::env::current_dir()
@@ -307,9 +295,15 @@ pub fn resolve(arg: Option<&str>) -> Result<SessionFile> {
             scope.describe()
         ))
         .with_hint(format!(
-            "searched {} for the project directories {}; name a session explicitly (openctl session list --all)",
+            "looked in {} for the project folder{} Claude Code names {}; to share another session, name it (`openctl session list --all` shows them all)",
             searched_roots(),
-            scope.encoded().join(", ")
+            if scope.encoded().len() > 1 { "s" } else { "" },
+            scope
+                .encoded()
+                .iter()
+                .map(|e| format!("`{e}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
         .into()
     })
@@ -326,6 +320,38 @@ fn searched_roots() -> String {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// Whether this runs inside Claude Code (its Bash tool, or a command's
+/// `!` line), where a model reads the output.
+pub fn inside_claude_code() -> bool {
+    std::env::var_os("CLAUDECODE").is_some_and(|v| !v.is_empty())
+}
+
+/// Inside Claude Code, a session named by its full UUID that has no
+/// transcript yet: a command's `!` line (`/openctl:share` as the first
+/// prompt) runs before Claude Code writes a new session's first line. Its
+/// transcript will be `<claude dir>/projects/<this directory>/<uuid>.jsonl`,
+/// since Claude Code runs the line in the session's project.
+fn not_written_yet(arg: &str) -> Option<SessionFile> {
+    if !inside_claude_code() || arg.len() != 36 {
+        return None;
+    }
+    let uuid = uuid::Uuid::parse_str(arg).ok()?.hyphenated().to_string();
+    let claude_dir = match std::env::var_os("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => paths::home_dir()?.join(".claude"),
+    };
+    let cwd = std::env::current_dir().ok()?;
+    let project = paths::encode_project_dir(cwd.to_str()?);
+    Some(SessionFile {
+        path: claude_dir
+            .join("projects")
+            .join(project)
+            .join(format!("{uuid}.jsonl")),
+        uuid,
+        modified: SystemTime::now(),
+    })
 }
 
 fn looks_like_path(arg: &str) -> bool {
@@ -363,6 +389,11 @@ fn resolve_named(arg: &str) -> Result<SessionFile> {
     let mut uuids: Vec<&str> = matches.iter().map(|s| s.uuid.as_str()).collect();
     uuids.sort();
     uuids.dedup();
+    if uuids.is_empty() {
+        if let Some(new) = not_written_yet(arg) {
+            return Ok(new);
+        }
+    }
     match uuids.len() {
         0 => Err(CliError::not_found(format!("Session not found: {arg}"))
             .with_hint(format!(

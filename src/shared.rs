@@ -205,6 +205,46 @@ pub fn add(
     Ok(())
 }
 
+/// The daemon re-created session `uuid` on `server` (the old one was gone)
+/// under `server_session_id`: record it, so `unshare --delete` deletes the
+/// copy that exists. Nothing is written when the share is no longer there.
+pub fn record_server_session(uuid: &str, server: &str, server_session_id: &str) -> Result<()> {
+    file()?.update(|map| {
+        let shared_with = parse(map)
+            .get(uuid)
+            .is_some_and(|s| s.servers.iter().any(|x| x == server));
+        if !shared_with {
+            return Ok(());
+        }
+        let sessions = sessions_mut(map)?;
+        let Some(Value::Object(entry)) = sessions.get_mut(uuid) else {
+            return Ok(());
+        };
+        let ss = entry
+            .entry("serverSessions")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(ss) = ss {
+            // The key as written (maybe not normalized), else the URL.
+            let key = ss
+                .keys()
+                .find(|k| server_url::normalize(k).ok().as_deref() == Some(server))
+                .cloned()
+                .unwrap_or_else(|| server.to_string());
+            let slot = ss.entry(key).or_insert_with(|| Value::Object(Map::new()));
+            if !slot.is_object() {
+                *slot = Value::Object(Map::new());
+            }
+            if let Value::Object(slot) = slot {
+                slot.insert(
+                    "sessionId".into(),
+                    Value::String(server_session_id.to_string()),
+                );
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Claude Code ended session `uuid`: when it is shared, record `endedAt`
 /// (the daemon completes it on every server once everything is sent) and
 /// return the share. A session that is not shared is left alone: nothing

@@ -23,18 +23,77 @@ pub enum Line {
     Malformed,
 }
 
+/// A line that is not valid JSON only because of what is not text in it
+/// (an invalid UTF-8 byte, a lone surrogate escape such as `\ud83d`),
+/// parsed with U+FFFD in their place. None for anything else.
+pub fn repair_line(bytes: &[u8]) -> Option<Map<String, Value>> {
+    let text = String::from_utf8_lossy(bytes);
+    let fixed = replace_lone_surrogates(&text);
+    match serde_json::from_str::<Value>(&fixed) {
+        Ok(Value::Object(obj)) => Some(obj),
+        _ => None,
+    }
+}
+
+/// `\uD800`–`\uDFFF` escapes that do not form a pair, as `\uFFFD`.
+fn replace_lone_surrogates(text: &str) -> String {
+    let hex = |s: &str| u16::from_str_radix(s, 16).ok();
+    let escape_at = |s: &str, i: usize| -> Option<u16> {
+        s.get(i..i + 2)
+            .filter(|p| *p == "\\u")
+            .and_then(|_| s.get(i + 2..i + 6))
+            .and_then(hex)
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let Some(rest) = text.get(i..) else { break };
+        if rest.starts_with("\\\\") {
+            out.push_str("\\\\");
+            i += 2;
+            continue;
+        }
+        if let Some(unit) = escape_at(text, i) {
+            let high = (0xD800..0xDC00).contains(&unit);
+            let low = (0xDC00..0xE000).contains(&unit);
+            let paired =
+                high && escape_at(text, i + 6).is_some_and(|n| (0xDC00..0xE000).contains(&n));
+            if paired {
+                out.push_str(&text[i..i + 12]);
+                i += 12;
+            } else if high || low {
+                out.push_str("\\uFFFD");
+                i += 6;
+            } else {
+                out.push_str(&text[i..i + 6]);
+                i += 6;
+            }
+            continue;
+        }
+        let c = rest.chars().next().unwrap_or('\0');
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
 /// Parse one complete line (without or with its trailing newline).
 pub fn parse_line(bytes: &[u8]) -> Line {
     let bytes = trim_newline(bytes);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Line::Other;
     }
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(obj)) => match message_from_line(&obj) {
-            Some(m) => Line::Message(Box::new(m)),
-            None => Line::Other,
+    let obj = match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(obj)) => obj,
+        Ok(_) => return Line::Malformed,
+        Err(_) => match repair_line(bytes) {
+            Some(obj) => obj,
+            None => return Line::Malformed,
         },
-        _ => Line::Malformed,
+    };
+    match message_from_line(&obj) {
+        Some(m) => Line::Message(Box::new(m)),
+        None => Line::Other,
     }
 }
 
@@ -63,11 +122,39 @@ pub fn message_from_line(obj: &Map<String, Value>) -> Option<Message> {
 /// The wire message of a parsed line, if it is a deliverable message:
 /// `user`/`assistant` with a `message` object, not a sidechain.
 pub fn message_from_line_for(obj: &Map<String, Value>, shapes: Shapes) -> Option<Message> {
-    let kind = obj.get("type")?.as_str()?;
-    if kind != "user" && kind != "assistant" {
+    if flag(obj, "isSidechain") {
         return None;
     }
-    if obj.get("isSidechain").and_then(Value::as_bool) == Some(true) {
+    line_message(obj, shapes)
+}
+
+/// Which subagent a transcript belongs to, and the call that started it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AgentRef {
+    pub agent_id: String,
+    pub parent_tool_use_id: Option<String>,
+}
+
+/// The wire message of a line of a subagent's transcript (all its lines
+/// are sidechain lines), marked with the subagent. Its user text comes
+/// from the session's own agent, not from the person: never a `prompt`.
+pub fn agent_message(
+    obj: &Map<String, Value>,
+    shapes: Shapes,
+    agent: &AgentRef,
+) -> Option<Message> {
+    let mut m = line_message(obj, shapes)?;
+    if m.kind == Some(MessageKind::Prompt) {
+        m.kind = Some(MessageKind::Injected);
+    }
+    m.agent_id = Some(agent.agent_id.clone());
+    m.parent_tool_use_id.clone_from(&agent.parent_tool_use_id);
+    Some(m)
+}
+
+fn line_message(obj: &Map<String, Value>, shapes: Shapes) -> Option<Message> {
+    let kind = obj.get("type")?.as_str()?;
+    if kind != "user" && kind != "assistant" {
         return None;
     }
     let message = obj.get("message")?.as_object()?;
@@ -96,6 +183,8 @@ pub fn message_from_line_for(obj: &Map<String, Value>, shapes: Shapes) -> Option
             .map(str::to_string),
         uuid: obj.get("uuid").and_then(Value::as_str).map(str::to_string),
         kind: Some(kind),
+        agent_id: None,
+        parent_tool_use_id: None,
     })
 }
 
@@ -345,6 +434,26 @@ pub fn flatten_tool_content(content: Option<&Value>) -> String {
         }
         Some(other) => other.to_string(),
     }
+}
+
+/// The user text of a line: its string content, or its text blocks joined.
+pub fn plain_text(obj: &Map<String, Value>) -> Option<String> {
+    typed_text(obj.get("message")?.as_object()?)
+}
+
+/// A call that starts a subagent (`Task`, named `Agent` in newer
+/// versions): its id and prompt.
+pub fn agent_call(block: &Value) -> Option<(&str, &str)> {
+    if block.get("type")?.as_str()? != "tool_use" {
+        return None;
+    }
+    if !matches!(block.get("name")?.as_str()?, "Task" | "Agent") {
+        return None;
+    }
+    Some((
+        block.get("id")?.as_str()?,
+        block.get("input")?.get("prompt")?.as_str()?,
+    ))
 }
 
 /// The path a file-modifying tool call (`Write`, `Edit`, `MultiEdit`,
@@ -692,6 +801,23 @@ mod tests {
         );
         assert_eq!(parse_line(b"{not json"), Line::Malformed);
         assert_eq!(parse_line(b"[1,2]"), Line::Malformed);
+    }
+
+    #[test]
+    fn lines_with_what_is_not_text_are_kept_with_replacement_characters() {
+        let mut bad = br#"{"type":"user","message":{"role":"user","content":"caf"#.to_vec();
+        bad.push(0xE9);
+        bad.extend_from_slice(br#" ok"}}"#);
+        let obj = repair_line(&bad).expect("repaired");
+        assert_eq!(obj["message"]["content"], "caf\u{FFFD} ok");
+        let lone = br#"{"type":"user","message":{"role":"user","content":"a \ud83d b \ud83d\ude00 c \\ud83d \udc00"}}"#;
+        assert!(serde_json::from_slice::<Value>(lone).is_err());
+        let obj = repair_line(lone).expect("repaired");
+        assert_eq!(
+            obj["message"]["content"],
+            "a \u{FFFD} b \u{1F600} c \\ud83d \u{FFFD}"
+        );
+        assert!(repair_line(b"{not json").is_none());
     }
 
     #[test]

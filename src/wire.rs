@@ -6,6 +6,9 @@ use serde_json::Value;
 
 /// Header that carries the client's identity.
 pub const CLIENT_ID_HEADER: &str = "x-openctl-client-id";
+/// Ours: the secret that proves the client id on writes (see
+/// [`crate::identity`]); the reference server ignores it.
+pub const WRITE_TOKEN_HEADER: &str = "x-openctl-write-token";
 /// The only harness this version sends.
 pub const HARNESS_CLAUDE_CODE: &str = "claude-code";
 /// Title sent until one is derived from the transcript.
@@ -24,6 +27,8 @@ pub fn user_agent() -> String {
 pub const FEATURE_KINDS: &str = "kinds";
 /// Health feature: tool results may be arrays of text and image blocks.
 pub const FEATURE_RICH_TOOL_RESULTS: &str = "rich_tool_results";
+/// Health feature: messages of subagents (`agent_id`, `parent_tool_use_id`).
+pub const FEATURE_SUBAGENTS: &str = "subagents";
 
 /// `GET /api/health`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -164,6 +169,14 @@ pub struct Message {
         deserialize_with = "lenient_kind"
     )]
     pub kind: Option<MessageKind>,
+    /// Ours: the subagent whose transcript this message comes from (none
+    /// for the session's own conversation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    /// Ours: the tool call (Task/Agent) that started that subagent, when
+    /// known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_tool_use_id: Option<String>,
 }
 
 /// `POST /api/sessions/:id/messages` request.
@@ -270,6 +283,10 @@ pub struct StoredMessage {
         deserialize_with = "lenient_kind"
     )]
     pub kind: Option<MessageKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_tool_use_id: Option<String>,
 }
 
 /// A stored diff as the server returns it.

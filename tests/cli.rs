@@ -247,65 +247,108 @@ fn share_denied_repo_without_tty_exits_2_with_hint() {
     assert!(stdout(&out).is_empty());
 }
 
-#[test]
-fn fixtures_map_to_the_expected_messages() {
+/// The messages of every complete line of a transcript, checked as any
+/// transcript must be: no malformed line, only the block types the
+/// reference server takes, tool results flattened to a string.
+pub(crate) fn mapped_messages(path: &std::path::Path) -> Vec<openctl::wire::Message> {
     use openctl::transcript::{for_each_line, Line};
-    let expect = [
-        ("cc2.1.14-automated-run-task-agent.jsonl", 41 + 55),
-        ("cc2.1.97-redacted-thinking.jsonl", 3 + 6),
-        ("cc2.1.112-hackathon-compact-queue.jsonl", 224 + 312),
-    ];
+    let name = path.display();
     let allowed = ["text", "thinking", "tool_use", "tool_result", "image"];
-    for (name, want) in expect {
-        let mut count = 0;
-        let mut malformed = 0;
-        for_each_line(&fixture(name), |_, line| match line {
-            Line::Message(m) => {
-                count += 1;
-                assert!(m.uuid.is_some(), "{name}: message without uuid");
-                for b in &m.content_blocks {
-                    let t = b["type"].as_str().unwrap();
+    let mut messages = Vec::new();
+    let mut malformed = 0;
+    for_each_line(path, |_, line| match line {
+        Line::Message(m) => {
+            for b in &m.content_blocks {
+                let t = b["type"].as_str().unwrap_or("<none>");
+                assert!(
+                    allowed.contains(&t),
+                    "{name}: block type {t} not normalized"
+                );
+                if t == "tool_result" {
                     assert!(
-                        allowed.contains(&t),
-                        "{name}: block type {t} not normalized"
+                        b["content"].is_string(),
+                        "{name}: tool_result not flattened"
                     );
-                    if t == "tool_result" {
-                        assert!(
-                            b["content"].is_string(),
-                            "{name}: tool_result not flattened"
-                        );
-                    }
                 }
             }
-            Line::Malformed => malformed += 1,
-            Line::Other => {}
-        })
-        .unwrap();
-        assert_eq!(count, want, "{name}");
-        assert_eq!(malformed, 0, "{name}");
-    }
-    // The half-written last line is not a line yet.
-    let mut lines = 0;
-    for_each_line(&fixture("fixture-truncated-last-line.jsonl"), |_, _| {
-        lines += 1
+            messages.push(*m);
+        }
+        Line::Malformed => malformed += 1,
+        Line::Other => {}
     })
-    .unwrap();
-    let raw = std::fs::read(fixture("fixture-truncated-last-line.jsonl")).unwrap();
-    assert_eq!(lines, raw.iter().filter(|b| **b == b'\n').count());
-    assert!(!raw.ends_with(b"\n"));
+    .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+    assert_eq!(malformed, 0, "{name}: malformed lines");
+    messages
+}
+
+/// Each transcript gives `want` messages, every one with its line's uuid.
+pub(crate) fn assert_message_counts(files: &[(std::path::PathBuf, usize)]) {
+    for (path, want) in files {
+        let messages = mapped_messages(path);
+        assert_eq!(messages.len(), *want, "{}", path.display());
+        let keyless = messages.iter().filter(|m| m.uuid.is_none()).count();
+        assert_eq!(keyless, 0, "{}: messages without uuid", path.display());
+    }
+}
+
+/// A transcript whose last line is still being written: that line is not
+/// a line yet, every other one is.
+pub(crate) fn assert_last_line_incomplete(path: &std::path::Path) {
+    let mut lines = 0;
+    openctl::transcript::for_each_line(path, |_, _| lines += 1)
+        .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+    let raw = read_bytes(path);
+    assert!(
+        !raw.ends_with(b"\n"),
+        "{}: ends with a newline",
+        path.display()
+    );
+    let complete = raw.iter().filter(|b| **b == b'\n').count();
+    assert_eq!(lines, complete, "{}", path.display());
+}
+
+#[test]
+fn fixtures_map_to_the_expected_messages() {
+    let env = TestEnv::new();
+    for (path, want) in own_transcripts(env.path()) {
+        let messages = mapped_messages(&path);
+        let name = want.name;
+        let count = |role: &str| messages.iter().filter(|m| m.role == role).count();
+        assert_eq!(
+            (count("user"), count("assistant")),
+            (want.user, want.assistant),
+            "{name}: user / assistant messages"
+        );
+        let mut kinds = std::collections::BTreeMap::new();
+        for m in &messages {
+            let kind = m.kind.map_or("<none>", |k| k.as_str());
+            *kinds.entry(kind).or_insert(0usize) += 1;
+        }
+        let want_kinds: std::collections::BTreeMap<&str, usize> =
+            want.kinds.iter().copied().collect();
+        assert_eq!(kinds, want_kinds, "{name}: messages by kind");
+        let keyless = messages.iter().filter(|m| m.uuid.is_none()).count();
+        assert_eq!(keyless, want.without_uuid, "{name}: messages without uuid");
+        if want.incomplete_tail {
+            assert_last_line_incomplete(&path);
+        } else {
+            assert!(read_bytes(&path).ends_with(b"\n"), "{name}");
+        }
+    }
 }
 
 #[test]
 fn fixture_titles_and_summaries() {
-    let s = openctl::transcript::summarize(&fixture("cc2.1.112-hackathon-compact-queue.jsonl"))
-        .unwrap();
-    assert_eq!(s.lines, 1338);
-    assert!(s.cwd.is_some());
-    let title = s.title_text().unwrap();
-    assert!(
-        !title.is_empty() && title.chars().count() <= 81 && !title.contains('<'),
-        "{title}"
-    );
+    let env = TestEnv::new();
+    for (path, want) in own_transcripts(env.path()) {
+        let name = want.name;
+        let s = openctl::transcript::summarize(&path)
+            .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+        assert_eq!(s.lines, want.lines, "{name}: complete lines");
+        assert_eq!(s.cwd.as_deref(), Some(want.cwd), "{name}: cwd");
+        assert_eq!(s.title_text(), Some(want.title), "{name}: title");
+        assert_eq!(s.model.as_deref(), want.model, "{name}: model");
+    }
 }
 
 /// A git project at `rel` (created) with its canonical path.

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::common::{
-    append, assistant_line, daemon_pair, daemon_status, fixture, user_line, wait_for, write_config,
-    write_shares, DaemonGuard, TestEnv, TestServer,
+    append, assistant_line, daemon_pair, daemon_status, own_transcripts, read_bytes, read_text,
+    user_line, wait_for, write_config, write_shares, DaemonGuard, TestEnv, TestServer,
 };
 
 const LONG: Duration = Duration::from_secs(30);
@@ -438,12 +438,14 @@ fn an_unshared_session_of_an_allowed_repo_never_reaches_the_server() {
     append(&shared_path, &lines(&shared, &repo, 3, 2));
     assert_stored_exactly(&env, &server, &shared, &id, &ids(&shared, 0..5));
 
-    let client_id = std::fs::read_to_string(env.openctl_home.join("client-id")).expect("client id");
-    let res = reqwest::blocking::Client::new()
-        .get(server.api(&format!("/api/sessions?claude_session_id={private}")))
-        .header("X-Openctl-Client-ID", client_id.trim())
-        .send()
-        .expect("lookup");
+    let res = crate::common::as_owner(
+        &env,
+        &server,
+        reqwest::Method::GET,
+        &format!("/api/sessions?claude_session_id={private}"),
+    )
+    .send()
+    .expect("lookup");
     let body: Value = res.json().expect("lookup json");
     assert_eq!(body["session"], Value::Null, "{body}");
     assert!(daemon_pair(&env, &private, &server.url).is_none());
@@ -537,43 +539,51 @@ fn a_file_modifying_tool_call_sends_the_diff() {
 }
 
 /// Non-sidechain user/assistant uuids of complete lines, in order.
-fn expected_uuids(path: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(path).expect("fixture");
+fn expected_uuids(session: &str, path: &Path) -> Vec<String> {
+    let text = read_text(path);
     let complete = match text.rfind('\n') {
         Some(i) => &text[..=i],
         None => "",
     };
+    // A line without a uuid is keyed by the session, its offset and bytes.
+    let mut start = 0;
     complete
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| matches!(v["type"].as_str(), Some("user" | "assistant")))
-        .filter(|v| v["isSidechain"] != true && v["message"].is_object())
-        .map(|v| v["uuid"].as_str().unwrap_or("").to_string())
+        .split_inclusive('\n')
+        .filter_map(|l| {
+            let at = start;
+            start += l.len();
+            let line = l.trim_end_matches('\n');
+            let v = serde_json::from_str::<Value>(line).ok()?;
+            let message = matches!(v["type"].as_str(), Some("user" | "assistant"))
+                && v["isSidechain"] != true
+                && v["message"].is_object();
+            message.then(|| match v["uuid"].as_str() {
+                Some(u) => u.to_string(),
+                None => openctl::daemon::stream::derived_key(session, at as u64, line.as_bytes()),
+            })
+        })
         .collect()
 }
 
-#[test]
-fn real_fixtures_arrive_complete() {
+/// Each transcript, shared as it is (after one bookkeeping line naming a
+/// working directory that exists here: their own cwds do not), reaches the
+/// server complete: every message once, in order, normalized, nothing
+/// skipped; a line still being written stays as lag. `count`, when given,
+/// is the number of messages the file must hold.
+pub(crate) fn transcripts_arrive_complete(cases: &[(PathBuf, Option<usize>)]) {
     let (env, repo) = setup();
     let server = TestServer::start(&env);
     write_config(&env, &[&server.url], REPO_ID, json!({}));
-    let cases = [
-        ("cc2.1.112-hackathon-compact-queue.jsonl", Some(536)),
-        ("cc2.1.14-automated-run-task-agent.jsonl", Some(96)),
-        ("cc2.1.97-redacted-thinking.jsonl", Some(9)),
-        ("fixture-truncated-last-line.jsonl", None),
-    ];
     let mut shares = Vec::new();
-    for (name, _) in &cases {
+    for (source, _) in cases {
         let session = new_uuid();
-        // The fixture's bytes unchanged, after one bookkeeping line naming
-        // a working directory that exists here (its own cwd does not).
         let mut bytes = json!({"type": "permission-mode", "cwd": repo}).to_string();
         bytes.push('\n');
         let mut bytes = bytes.into_bytes();
-        bytes.extend(std::fs::read(fixture(name)).expect("fixture"));
+        bytes.extend(read_bytes(source));
         let path = env.project_dir(&repo).join(format!("{session}.jsonl"));
-        std::fs::write(&path, bytes).expect("copy fixture");
+        std::fs::write(&path, bytes)
+            .unwrap_or_else(|e| panic!("copy {} to {}: {e}", source.display(), path.display()));
         shares.push((session, path));
     }
     let servers = [server.url.as_str()];
@@ -583,16 +593,17 @@ fn real_fixtures_arrive_complete() {
         .collect();
     write_shares(&env, &list);
     let _daemon = DaemonGuard::start(&env);
-    for ((name, count), (session, path)) in cases.iter().zip(&shares) {
-        let want = expected_uuids(path);
+    for ((source, count), (session, path)) in cases.iter().zip(&shares) {
+        let name = source.display();
+        let want = expected_uuids(session, path);
         if let Some(n) = count {
-            assert_eq!(want.len(), *n, "{name}: README count");
+            assert_eq!(want.len(), *n, "{name}: messages in the file");
         }
         let id = server_id(&env, session, &server.url);
-        let len = std::fs::metadata(path).expect("copy").len();
-        let text = std::fs::read(path).expect("copy");
-        let complete = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) as u64;
-        let msgs = assert_stored_with_lag(&env, &server, session, &id, &want, len - complete);
+        let text = read_bytes(path);
+        let complete = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let lag = (text.len() - complete) as u64;
+        let msgs = assert_stored_with_lag(&env, &server, session, &id, &want, lag);
         for m in &msgs {
             for b in m["content_blocks"].as_array().expect("blocks") {
                 let t = b["type"].as_str().unwrap_or("");
@@ -605,6 +616,16 @@ fn real_fixtures_arrive_complete() {
         let pair = daemon_pair(&env, session, &server.url).expect("pair");
         assert_eq!(pair["lines_skipped"], 0, "{name}: {pair}");
     }
+}
+
+#[test]
+fn fixtures_arrive_complete() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cases: Vec<(PathBuf, Option<usize>)> = own_transcripts(dir.path())
+        .into_iter()
+        .map(|(path, want)| (path, Some(want.messages())))
+        .collect();
+    transcripts_arrive_complete(&cases);
 }
 
 /// After an upgrade, the CLI finds a daemon of another version holding the
@@ -1090,4 +1111,324 @@ fn the_title_follows_renames_live_and_after_a_daemon_restart() {
 
 fn id_of(env: &TestEnv, session: &str, server: &TestServer) -> String {
     server_id(env, session, &server.url)
+}
+
+/// A subagent transcript line (all its lines are sidechain lines).
+fn agent_line(uuid: &str, session: &str, cwd: &Path, role: &str, text: &str) -> String {
+    json!({
+        "type": role, "uuid": uuid, "sessionId": session, "cwd": cwd, "isSidechain": true,
+        "agentId": "x", "timestamp": "2026-11-24T10:00:02.000Z",
+        "message": {"role": role, "content": [{"type": "text", "text": text}]}
+    })
+    .to_string()
+}
+
+#[test]
+fn subagent_transcripts_stream_with_their_session_marked_with_their_call() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    write_config(&env, &[&server.url], REPO_ID, json!({}));
+    let session = new_uuid();
+    let task = json!({
+        "type": "assistant", "uuid": "call", "sessionId": session, "cwd": repo,
+        "message": {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_task",
+            "name": "Task", "input": {"description": "Find it", "prompt": "Find the parser", "subagent_type": "Explore"}}]}
+    })
+    .to_string();
+    let path = env.write_session(
+        &repo,
+        &session,
+        &[user_line("p0", &repo, "where is the parser?"), task],
+    );
+    // A 2.0.x-style subagent of another session beside it: never sent.
+    let project = path.parent().unwrap().to_path_buf();
+    std::fs::write(
+        project.join("agent-other.jsonl"),
+        agent_line("o1", "another-session", &repo, "user", "Not ours") + "\n",
+    )
+    .unwrap();
+    write_shares(&env, &[(&session, &path, &[&server.url])]);
+    let _daemon = DaemonGuard::start(&env);
+    let id = server_id(&env, &session, &server.url);
+    assert_stored_exactly(
+        &env,
+        &server,
+        &session,
+        &id,
+        &["p0", "call"].map(String::from),
+    );
+
+    // The subagent starts while the session is streaming (2.1.x layout).
+    let sub = project.join(&session).join("subagents");
+    std::fs::create_dir_all(&sub).unwrap();
+    let agent_file = sub.join("agent-a1b2.jsonl");
+    std::fs::write(
+        &agent_file,
+        agent_line("s1", &session, &repo, "user", "Find the parser") + "\n",
+    )
+    .unwrap();
+    wait_for("the subagent's prompt", LONG, || {
+        (stored(&server, &id).len() == 3).then_some(())
+    });
+    append(
+        &agent_file,
+        &[agent_line(
+            "s2",
+            &session,
+            &repo,
+            "assistant",
+            "It is in src/parser.rs",
+        )],
+    );
+    // A 2.0.x-style subagent of this session, beside the transcript.
+    std::fs::write(
+        project.join("agent-old9.jsonl"),
+        agent_line("s3", &session, &repo, "assistant", "Old layout") + "\n",
+    )
+    .unwrap();
+    append(&path, &[assistant_line("done", &repo, "Found it.")]);
+    let msgs = wait_for("every message", LONG, || {
+        let m = stored(&server, &id);
+        (m.len() == 6).then_some(m)
+    });
+    let by_uuid = |u: &str| {
+        msgs.iter()
+            .find(|m| m["uuid"] == u)
+            .unwrap_or_else(|| panic!("{u} not stored: {msgs:?}"))
+            .clone()
+    };
+    for u in ["s1", "s2"] {
+        let m = by_uuid(u);
+        assert_eq!(m["agent_id"], "a1b2", "{m}");
+        assert_eq!(m["parent_tool_use_id"], "toolu_task", "{m}");
+    }
+    assert_eq!(
+        by_uuid("s1")["kind"],
+        "injected",
+        "a prompt from the agent, not the person"
+    );
+    assert_eq!(by_uuid("s2")["kind"], "response");
+    assert_eq!(by_uuid("s3")["agent_id"], "old9");
+    assert!(by_uuid("p0").get("agent_id").is_none());
+    assert!(!msgs.iter().any(|m| m["uuid"] == "o1"));
+    // Each once, and the subagent's lines in their order.
+    let order = uuids(&msgs);
+    let pos = |u: &str| order.iter().position(|x| x == u).unwrap();
+    assert!(pos("s1") < pos("s2"));
+    let mut unique = order.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), order.len(), "{order:?}");
+}
+
+#[test]
+fn lines_with_bytes_that_are_not_text_are_kept_and_counted() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    write_config(&env, &[&server.url], REPO_ID, json!({}));
+    let session = new_uuid();
+    let path = env.write_session(&repo, &session, &[user_line("ok-0", &repo, "fine")]);
+    let cwd = repo.to_string_lossy().replace('\\', "\\\\");
+    let mut raw = format!(r#"{{"type":"assistant","uuid":"bad-byte","cwd":"{cwd}","message":{{"role":"assistant","content":"caf"#).into_bytes();
+    raw.push(0xE9);
+    raw.extend_from_slice(b" au lait\"}}\n");
+    raw.extend_from_slice(
+        format!(r#"{{"type":"user","uuid":"lone","cwd":"{cwd}","message":{{"role":"user","content":"smile \ud83d please"}}}}"#)
+            .as_bytes(),
+    );
+    raw.push(b'\n');
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(&raw))
+        .expect("append raw lines");
+    write_shares(&env, &[(&session, &path, &[&server.url])]);
+    let _daemon = DaemonGuard::start(&env);
+    let id = server_id(&env, &session, &server.url);
+    let msgs = assert_stored_exactly(
+        &env,
+        &server,
+        &session,
+        &id,
+        &["ok-0", "bad-byte", "lone"].map(String::from),
+    );
+    assert_eq!(msgs[1]["content_blocks"][0]["text"], "caf\u{FFFD} au lait");
+    assert_eq!(
+        msgs[2]["content_blocks"][0]["text"],
+        "smile \u{FFFD} please"
+    );
+    wait_for("two repaired lines in daemon status", LONG, || {
+        let p = daemon_pair(&env, &session, &server.url)?;
+        (p["lines_repaired"] == 2 && p["lines_skipped"] == 0).then_some(())
+    });
+}
+
+#[test]
+fn a_transcript_rewritten_in_place_with_longer_content_is_read_again() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    let (session, path, _daemon) = stream_new_session(&env, &repo, &server, 30);
+    let id = server_id(&env, &session, &server.url);
+    assert_stored_exactly(&env, &server, &session, &id, &ids(&session, 0..30));
+    // 61 other lines, written over the file from its start: it never gets
+    // shorter and keeps its identity.
+    let rewritten: Vec<String> = (0..61)
+        .map(|i| {
+            let id = format!("{session}-r{i}");
+            let text = format!("rewritten {i} {}", "x".repeat(40));
+            if i % 2 == 0 {
+                user_line(&id, &repo, &text)
+            } else {
+                assistant_line(&id, &repo, &text)
+            }
+        })
+        .collect();
+    let bytes: String = rewritten.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(bytes.as_bytes()))
+        .expect("rewrite in place");
+    let mut expected = ids(&session, 0..30);
+    expected.extend((0..61).map(|i| format!("{session}-r{i}")));
+    assert_stored_exactly(&env, &server, &session, &id, &expected);
+}
+
+#[test]
+fn daemon_status_shows_a_shares_file_it_cannot_read() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    let (session, _path, _daemon) = stream_new_session(&env, &repo, &server, 2);
+    server_id(&env, &session, &server.url);
+    std::fs::write(env.openctl_home.join("shared-sessions.json"), "{ not json").unwrap();
+    let errors = wait_for("the problem in daemon status", LONG, || {
+        let st = daemon_status(&env);
+        let e = st["file_errors"]["shared-sessions.json"]
+            .as_str()?
+            .to_string();
+        Some(e)
+    });
+    assert!(errors.contains("shared-sessions.json"), "{errors}");
+    let text = env.ok(&["daemon", "status"]);
+    assert!(text.contains("problem: shared-sessions.json:"), "{text}");
+    // Still streaming what it had.
+    assert_eq!(
+        daemon_pair(&env, &session, &server.url).unwrap()["state"],
+        "streaming"
+    );
+}
+
+#[test]
+fn identities_removed_while_the_daemon_runs_are_written_back_and_never_replaced() {
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    let (session, path, daemon) = stream_new_session(&env, &repo, &server, 2);
+    server_id(&env, &session, &server.url);
+    let file = env.openctl_home.join("identities.json");
+    let before = std::fs::read(&file).expect("identities.json");
+    std::fs::remove_file(&file).unwrap();
+    let back = wait_for("the daemon to write the identities back", LONG, || {
+        std::fs::read(&file).ok()
+    });
+    assert_eq!(back, before);
+
+    // Without a daemon, a missing identity for a server that holds this
+    // machine's sessions is an error, not a first run.
+    drop(daemon);
+    std::fs::remove_file(&file).unwrap();
+    let out = env
+        .cmd(&["session", "share", &session, "-s", &server.url])
+        .current_dir(&repo)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        crate::common::stderr(&out)
+    );
+    let err = crate::common::stderr(&out);
+    assert!(
+        err.contains("has no identity for") && err.contains("1 session(s)"),
+        "{err}"
+    );
+    assert!(!file.exists(), "no new identity was minted");
+    assert!(path.exists());
+}
+
+#[test]
+fn a_log_that_cannot_be_written_never_stops_the_daemon() {
+    // A file size limit stands in for a full disk (no root needed): every
+    // write to the full log fails, as on a full disk.
+    const LIMIT: u64 = 256 * 1024;
+    let (env, repo) = setup();
+    let server = TestServer::start(&env);
+    write_config(&env, &[&server.url], REPO_ID, json!({}));
+    let session = new_uuid();
+    let path = env.write_session(&repo, &session, &lines(&session, &repo, 0, 2));
+    write_shares(&env, &[(&session, &path, &[&server.url])]);
+    std::fs::write(
+        env.openctl_home.join("daemon.log"),
+        vec![b'#'; LIMIT as usize],
+    )
+    .unwrap();
+    let mut start = env.cmd(&["daemon", "start"]);
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: setrlimit is async-signal-safe.
+        unsafe {
+            start.pre_exec(|| {
+                let lim = libc::rlimit {
+                    rlim_cur: LIMIT,
+                    rlim_max: LIMIT,
+                };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let out = start.output().unwrap();
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    let _daemon = DaemonGuard { env: &env };
+    let id = server_id(&env, &session, &server.url);
+    append(&path, &lines(&session, &repo, 2, 3));
+    assert_stored_exactly(&env, &server, &session, &id, &ids(&session, 0..5));
+    let why = wait_for("the dropped log lines in daemon status", LONG, || {
+        let st = daemon_status(&env);
+        (st["running"] == true)
+            .then(|| st["file_errors"]["daemon.log"].as_str().map(str::to_string))
+            .flatten()
+    });
+    assert!(why.contains("could not be written"), "{why}");
+    assert_eq!(
+        std::fs::metadata(env.openctl_home.join("daemon.log"))
+            .unwrap()
+            .len(),
+        LIMIT,
+        "nothing more was written to the full log"
+    );
+}
+
+#[test]
+fn without_inotify_the_daemon_polls_says_so_and_still_stops() {
+    let (mut env, repo) = setup();
+    // As where inotify is exhausted or a file system sends no events.
+    env.env.push(("OPENCTL_WATCH".into(), "poll".into()));
+    let server = TestServer::start(&env);
+    let (session, path, daemon) = stream_new_session(&env, &repo, &server, 2);
+    let id = server_id(&env, &session, &server.url);
+    append(&path, &lines(&session, &repo, 2, 2));
+    assert_stored_exactly(&env, &server, &session, &id, &ids(&session, 0..4));
+    let why = daemon_status(&env)["file_errors"]["file watching"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(why.contains("polled"), "{why}");
+    assert!(env
+        .ok(&["daemon", "status"])
+        .contains("problem: file watching:"));
+    drop(daemon);
+    assert_eq!(daemon_status(&env)["running"], false, "stop works");
 }

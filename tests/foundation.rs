@@ -117,7 +117,7 @@ fn every_file_in_the_openctl_home_is_private_after_a_share_and_a_server() {
         "daemon.lock",
         "daemon.pid",
         "daemon-status.json",
-        "client-id",
+        "identities.json",
         "shared-sessions.json",
         "config.json",
     ] {

@@ -56,7 +56,13 @@ fn plugin_and_marketplace_json_match_the_crate() {
     let cmd = hooks["hooks"]["SessionEnd"][0]["hooks"][0]["command"]
         .as_str()
         .expect("SessionEnd command");
-    let script = cmd.replace("${CLAUDE_PLUGIN_ROOT}", &plugin_dir().to_string_lossy());
+    // Quoted, so a plugin root with a space stays one word (`claude plugin
+    // validate --strict` fails on a bare `${CLAUDE_PLUGIN_ROOT}`).
+    let script = cmd
+        .strip_prefix('"')
+        .and_then(|c| c.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("SessionEnd command is not one quoted path: {cmd}"))
+        .replace("${CLAUDE_PLUGIN_ROOT}", &plugin_dir().to_string_lossy());
     assert!(Path::new(&script).is_file(), "{script} is missing");
     #[cfg(unix)]
     {
@@ -79,7 +85,10 @@ fn frontmatter(text: &str) -> Vec<(String, String)> {
 
 #[test]
 fn commands_have_the_frontmatter_claude_code_reads() {
-    for (name, hint) in [("share", Some("[server-url]")), ("unshare", None)] {
+    for (name, hint) in [
+        ("share", Some("[--allow-repo] [--server URL]")),
+        ("unshare", None),
+    ] {
         let path = plugin_dir().join(format!("commands/{name}.md"));
         let text = std::fs::read_to_string(&path).unwrap();
         let fm = frontmatter(&text);
@@ -90,9 +99,19 @@ fn commands_have_the_frontmatter_claude_code_reads() {
         // Sharing is the user's decision: the model may not run these itself.
         assert_eq!(get("disable-model-invocation"), Some("true"), "{name}");
         assert!(text.contains("${CLAUDE_SESSION_ID}"), "{name}");
+        // openctl runs when the command loads (a `!` line), so the model
+        // only reports; a failing `!` line would abort the command and
+        // hide openctl's message from the model, hence the `|| echo`.
+        let bang: Vec<&str> = text.lines().filter(|l| l.starts_with("!`")).collect();
+        assert_eq!(bang.len(), 1, "{name}: {bang:?}");
+        assert!(bang[0].contains(" 2>&1 || echo "), "{name}: {}", bang[0]);
+        assert!(text.contains("Do not run any command"), "{name}");
     }
     let share = std::fs::read_to_string(plugin_dir().join("commands/share.md")).unwrap();
-    assert!(share.contains("explicitly says yes"));
+    // Consent is the user typing `/openctl:share --allow-repo`, never the model.
+    assert!(share.contains("$ARGUMENTS 2>&1"));
+    assert!(share.contains("/openctl:share --allow-repo"));
+    assert!(share.contains("never add `--allow-repo` on your own"));
     assert!(share.contains("cargo install --locked --path"));
 }
 
@@ -194,16 +213,20 @@ fn json_strings(v: &Value, out: &mut Vec<String>) {
 }
 
 /// The argument vectors Claude Code would run for `words`: the session id
-/// substituted, and `$ARGUMENTS` / `<server-url>` both empty and a URL.
+/// substituted, and `$ARGUMENTS` as each thing `/openctl:share` takes.
 fn expansions(words: &[String]) -> Vec<Vec<String>> {
     let mut variants = Vec::new();
-    for args in ["", "http://127.0.0.1:3000"] {
+    for args in [
+        "",
+        "--allow-repo",
+        "--server http://127.0.0.1:3000",
+        "--allow-repo --server http://127.0.0.1:3000",
+    ] {
         let mut argv = Vec::new();
         for w in words {
             let w = w
                 .replace("${CLAUDE_SESSION_ID}", UUID)
-                .replace("$ARGUMENTS", args)
-                .replace("<server-url>", "https://openctl.example.com");
+                .replace("$ARGUMENTS", args);
             argv.extend(w.split_whitespace().map(str::to_string));
         }
         variants.push(argv);
@@ -218,9 +241,7 @@ fn every_plugin_command_line_parses_with_the_current_cli() {
     // The extraction must find the commands the plugin depends on; if it
     // finds nothing, this test would prove nothing.
     for needed in [
-        "openctl session share ${CLAUDE_SESSION_ID}",
-        "openctl session share ${CLAUDE_SESSION_ID} --allow-repo",
-        "openctl session share ${CLAUDE_SESSION_ID} --server <server-url>",
+        "openctl session share ${CLAUDE_SESSION_ID} $ARGUMENTS",
         "openctl session unshare ${CLAUDE_SESSION_ID}",
         "openctl hook claude-session-end",
     ] {
@@ -239,21 +260,33 @@ fn every_plugin_command_line_parses_with_the_current_cli() {
             }
         }
     }
-    // And the session id lands where the CLI expects a session.
-    let argv = expansions(
+    // And the session id and what the user typed land where the CLI
+    // expects them.
+    let variants = expansions(
         &lines
             .iter()
             .find(|(_, w)| w[1] == "session" && w[2] == "share")
             .unwrap()
             .1,
-    )[0]
-    .clone();
-    let cli = Cli::try_parse_from(&argv).unwrap();
-    let openctl::cli::Command::Session(openctl::cli::SessionCommand::Share(args)) = cli.command
-    else {
-        panic!("not a share: {argv:?}");
+    );
+    let share_args = |argv: &[String]| {
+        let cli = Cli::try_parse_from(argv).unwrap();
+        let openctl::cli::Command::Session(openctl::cli::SessionCommand::Share(args)) = cli.command
+        else {
+            panic!("not a share: {argv:?}");
+        };
+        args
     };
-    assert_eq!(args.session.as_deref(), Some(UUID));
+    let plain = share_args(&variants[0]);
+    assert_eq!(plain.session.as_deref(), Some(UUID));
+    assert!(!plain.allow_repo);
+    let typed = share_args(&variants[3]);
+    assert_eq!(typed.session.as_deref(), Some(UUID));
+    assert!(typed.allow_repo);
+    assert_eq!(
+        typed.server.server.as_deref(),
+        Some("http://127.0.0.1:3000")
+    );
 }
 
 #[test]

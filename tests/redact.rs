@@ -1,15 +1,15 @@
 //! Integration tests: redact. The engine on planted secrets of every kind,
-//! on the real transcripts (nothing ordinary may change), on a 10 MB text,
+//! on our own transcripts (nothing ordinary may change), on a 10 MB text,
 //! and with a user `redact.json`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use openctl::redact::{marker, Redaction, Redactor, KINDS};
 use openctl::transcript::{parse_line, Line};
 use openctl::wire::Message;
 use serde_json::json;
 
-use crate::common::fixture;
+use crate::common::{fixture, own_transcripts, read_bytes, read_text, OWN_TRANSCRIPTS};
 
 fn redactor() -> Redactor {
     Redactor::builtin().expect("built-in rules")
@@ -325,6 +325,8 @@ fn message_with_secrets() -> Message {
         ],
         timestamp: Some("2025-01-01T00:00:00Z".into()),
         kind: None,
+        agent_id: None,
+        parent_tool_use_id: None,
         uuid: Some("6f1f0a8e-7c52-4d49-9a0c-8d0f1d0f3a11".into()),
     }
 }
@@ -474,34 +476,28 @@ fn bad_redact_json_is_a_clear_error() {
     }
 }
 
-/// Every message of every fixture, as the daemon would send it.
-fn fixture_messages() -> Vec<(String, usize, Message)> {
+/// Every message of every transcript, as the daemon would send it, with
+/// its file and line number.
+fn transcript_messages(paths: &[PathBuf]) -> Vec<(String, usize, Message)> {
     let mut out = Vec::new();
-    for name in [
-        "cc2.1.14-automated-run-task-agent.jsonl",
-        "cc2.1.97-redacted-thinking.jsonl",
-        "cc2.1.112-hackathon-compact-queue.jsonl",
-        "fixture-truncated-last-line.jsonl",
-    ] {
-        let bytes = std::fs::read(fixture(name)).expect("fixture");
+    for path in paths {
+        let bytes = read_bytes(path);
         for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
             if let Line::Message(m) = parse_line(line) {
-                out.push((name.to_string(), i + 1, *m));
+                out.push((path.display().to_string(), i + 1, *m));
             }
         }
     }
     out
 }
 
-#[test]
-fn fixtures_ordinary_content_is_unchanged() {
+/// Redacting every message of the transcripts changes nothing. Returns
+/// (messages, content blocks) seen.
+pub(crate) fn assert_messages_unchanged(paths: &[PathBuf]) -> (usize, usize) {
     let red = redactor();
-    let messages = fixture_messages();
-    // README counts: 41+55, 3+6, 224+312 deliverable messages (the truncated
-    // fixture's complete lines are messages too).
-    assert!(messages.len() >= 96 + 9 + 536, "{}", messages.len());
+    let messages = transcript_messages(paths);
     let mut changed: Vec<(String, usize, Redaction)> = Vec::new();
-    let mut strings = 0usize;
+    let mut blocks = 0usize;
     for (file, line, original) in &messages {
         let mut m = original.clone();
         for r in red.redact_message(&mut m) {
@@ -510,13 +506,8 @@ fn fixtures_ordinary_content_is_unchanged() {
         if changed.is_empty() {
             assert_eq!(&m, original, "{file}:{line} changed without a redaction");
         }
-        strings += m.content_blocks.len();
+        blocks += m.content_blocks.len();
     }
-    assert!(strings > 600);
-    // The real transcripts hold UUIDs, commit hashes, paths, code and one
-    // already-masked token (`Token: gho_*****…` in the 2.1.112 transcript):
-    // none of it is a secret. They hold no image: base64 screenshots are
-    // covered by `large_base64_png_screenshots_survive_untouched`.
     assert!(
         changed.is_empty(),
         "false positives: {:#?}",
@@ -525,17 +516,15 @@ fn fixtures_ordinary_content_is_unchanged() {
             .map(|(f, l, r)| format!("{f}:{l} {} {} {}", r.path, r.kind, r.preview))
             .collect::<Vec<_>>()
     );
+    (messages.len(), blocks)
 }
 
-#[test]
-fn raw_fixture_text_has_no_false_positives() {
+/// The raw text of each transcript (bookkeeping lines too) holds nothing
+/// that looks like a secret.
+pub(crate) fn assert_raw_text_clean(paths: &[PathBuf]) {
     let red = redactor();
-    for name in [
-        "cc2.1.14-automated-run-task-agent.jsonl",
-        "cc2.1.97-redacted-thinking.jsonl",
-        "cc2.1.112-hackathon-compact-queue.jsonl",
-    ] {
-        let text = std::fs::read_to_string(fixture(name)).expect("fixture");
+    for path in paths {
+        let text = read_text(path);
         let found = red.find(&text);
         let shown: Vec<String> = found
             .iter()
@@ -548,22 +537,25 @@ fn raw_fixture_text_has_no_false_positives() {
                 format!("{} {} near {:?}", r.kind, r.preview, &text[from..r.start])
             })
             .collect();
-        assert!(found.is_empty(), "{name}: {shown:#?}");
+        assert!(found.is_empty(), "{}: {shown:#?}", path.display());
     }
 }
 
-/// 10 MB of real transcript text with secrets planted at known places: the
-/// output must be exactly the input with each secret replaced.
-#[test]
-fn ten_megabytes_with_planted_secrets() {
+/// 10 MB made of the first 64 KB of `base` again and again, with a secret
+/// of every kind planted in turn between the copies: the output must be
+/// exactly the input with each secret replaced.
+pub(crate) fn assert_ten_megabytes_with_planted_secrets(base: &str) {
     let red = redactor();
-    let base = std::fs::read_to_string(fixture("cc2.1.112-hackathon-compact-queue.jsonl"))
-        .expect("fixture");
     let chunk = &base[..base
         .char_indices()
         .map(|(i, _)| i)
         .find(|&i| i >= 64 * 1024)
         .unwrap_or(base.len())];
+    assert!(
+        chunk.len() >= 64 * 1024,
+        "{} bytes of base text",
+        base.len()
+    );
     let planted = planted();
     let mut input = String::with_capacity(11 << 20);
     let mut expected = String::with_capacity(11 << 20);
@@ -590,6 +582,40 @@ fn ten_megabytes_with_planted_secrets() {
     for (_, _, secret) in &planted {
         assert!(!out.contains(secret.as_str()));
     }
+}
+
+#[test]
+fn fixtures_ordinary_content_is_unchanged() {
+    let env = crate::common::TestEnv::new();
+    let own = own_transcripts(env.path());
+    let paths: Vec<PathBuf> = own.iter().map(|(p, _)| p.clone()).collect();
+    let (messages, blocks) = assert_messages_unchanged(&paths);
+    // Every message of every file (the truncated file's complete lines
+    // too), among them code, paths, UUIDs, commit hashes, thinking
+    // signatures, redacted thinking, base64 PNGs and a 2 MB CSV.
+    let want: usize = own.iter().map(|(_, e)| e.messages()).sum();
+    assert_eq!(messages, want);
+    assert!(blocks >= want, "{blocks} content blocks");
+}
+
+#[test]
+fn raw_fixture_text_has_no_false_positives() {
+    let env = crate::common::TestEnv::new();
+    let paths: Vec<PathBuf> = own_transcripts(env.path())
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_raw_text_clean(&paths);
+}
+
+/// 10 MB of our transcripts' text with secrets planted at known places.
+#[test]
+fn ten_megabytes_with_planted_secrets() {
+    let base: String = OWN_TRANSCRIPTS
+        .iter()
+        .map(|e| read_text(&fixture(e.name)))
+        .collect();
+    assert_ten_megabytes_with_planted_secrets(&base);
 }
 
 #[test]

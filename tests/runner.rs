@@ -2,6 +2,7 @@
 
 mod common;
 
+mod claude_code;
 mod cli;
 mod completions;
 mod daemon;
@@ -9,8 +10,10 @@ mod daemon_faults;
 mod foundation;
 mod hook;
 mod plugin;
+mod real_transcripts;
 mod redact;
 mod server;
+mod server_limits;
 mod share;
 mod state;
 mod viewer;

@@ -71,7 +71,7 @@ fn cold_and_warm_shares_print_only_the_url_and_stream_everything() {
             "{url}"
         );
         let err = stderr(&out);
-        assert!(err.contains("Sharing prompt 0 with"), "{err}");
+        assert!(err.contains("Sharing \"prompt 0\" with"), "{err}");
         assert!(err.contains("✓ Session shared"), "{err}");
         // The URL opens.
         let page = reqwest::blocking::get(url).unwrap();
@@ -117,14 +117,16 @@ fn reshare_returns_the_same_url_and_json_describes_it() {
     assert_eq!(a["server_session_id"], b["server_session_id"]);
     assert_eq!(b["resumed"], true);
     // One server session for the claude session.
-    let client_id = std::fs::read_to_string(env.openctl_home.join("client-id")).unwrap();
-    let lookup: serde_json::Value = reqwest::blocking::Client::new()
-        .get(server.api(&format!("/api/sessions?claude_session_id={S1}")))
-        .header("x-openctl-client-id", client_id)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let lookup: serde_json::Value = as_owner(
+        &env,
+        &server,
+        reqwest::Method::GET,
+        &format!("/api/sessions?claude_session_id={S1}"),
+    )
+    .send()
+    .unwrap()
+    .json()
+    .unwrap();
     assert_eq!(lookup["session"]["id"], a["server_session_id"]);
 }
 
@@ -146,17 +148,8 @@ fn denied_repo_uploads_nothing_and_allow_repo_shares() {
     );
     assert!(err.contains("openctl repo allow"), "{err}");
     assert!(stdout(&out).is_empty());
-    let client_id = std::fs::read_to_string(env.openctl_home.join("client-id"));
-    if let Ok(client_id) = client_id {
-        let lookup: serde_json::Value = reqwest::blocking::Client::new()
-            .get(server.api(&format!("/api/sessions?claude_session_id={S1}")))
-            .header("x-openctl-client-id", client_id)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        assert!(lookup["session"].is_null(), "{lookup}");
-    }
+    // Nothing was sent: not even an identity for that server was made.
+    assert!(!env.openctl_home.join("identities.json").exists());
     assert!(!env.openctl_home.join("shared-sessions.json").exists());
 
     let out = share_cmd(&env, &p, &server, &[S1, "--allow-repo"]);
@@ -277,6 +270,65 @@ fn a_share_right_after_the_first_prompt_waits_for_the_working_directory() {
 }
 
 #[test]
+fn inside_claude_code_a_session_with_no_transcript_yet_is_shared_and_streams_once_written() {
+    // `/openctl:share` as the first prompt: Claude Code runs the command's
+    // line in the project before it writes anything of the new session.
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let server = TestServer::start(&env);
+    let p = project(&env, &[], 0);
+    let dir = env.project_dir(&p);
+    std::fs::remove_dir(&dir).unwrap();
+    let out = env
+        .cmd(&[
+            "session",
+            "share",
+            S1,
+            "--server",
+            &server.url,
+            "--allow-repo",
+        ])
+        .env("CLAUDECODE", "1")
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = id_of(&stdout(&out));
+    let recorded = env.read_json("shared-sessions.json");
+    let file = dir.join(format!("{S1}.jsonl"));
+    assert_eq!(
+        recorded["sessions"][S1]["filePath"],
+        file.to_str().unwrap(),
+        "the file Claude Code will write"
+    );
+    // Claude Code writes the session.
+    env.write_session(
+        &p,
+        S1,
+        &[
+            user_line("first", &p, "/openctl:share"),
+            assistant_line("reply", &p, "Shared."),
+        ],
+    );
+    wait_for("the session's lines", Duration::from_secs(30), || {
+        (messages(&server, &id) == ["first", "reply"]).then_some(())
+    });
+    // Outside Claude Code, a UUID with no transcript is not found.
+    let other = "5a5a0009-0000-4000-8000-000000000009";
+    let out = env
+        .cmd(&["session", "share", other, "--server", &server.url])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("Session not found"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn with_no_working_directory_in_the_file_the_share_uses_its_own_only_when_it_matches() {
     let env = TestEnv::new();
     let _daemon = DaemonGuard { env: &env };
@@ -309,6 +361,155 @@ fn with_no_working_directory_in_the_file_the_share_uses_its_own_only_when_it_mat
     let out = share_cmd(&env, &p, &server, &[S1, "--allow-repo"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).trim().starts_with(&server.url));
+}
+
+#[test]
+fn a_share_that_fails_changes_nothing() {
+    let env = TestEnv::new();
+    let server = TestServer::start(&env);
+    let p = project(&env, &[S1], 1);
+    // A mistyped server: exit 5, and neither the server nor the
+    // repository is remembered.
+    let typo = format!("http://127.0.0.1:{}", free_port());
+    let out = env
+        .cmd(&["share", S1, "-s", &typo, "--allow-repo"])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let config = std::fs::read_to_string(env.openctl_home.join("config.json")).unwrap_or_default();
+    assert!(!config.contains(&typo), "{config}");
+    let identities =
+        std::fs::read_to_string(env.openctl_home.join("identities.json")).unwrap_or_default();
+    assert!(!identities.contains(&typo), "{identities}");
+    assert!(!env.openctl_home.join("shared-sessions.json").exists());
+
+    // A corrupt shares file is found before anything is created on the
+    // server.
+    std::fs::create_dir_all(&env.openctl_home).unwrap();
+    std::fs::write(env.openctl_home.join("shared-sessions.json"), "{ broken").unwrap();
+    let out = env
+        .cmd(&["share", S1, "-s", &server.url, "--allow-repo"])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("shared-sessions.json"),
+        "{}",
+        stderr(&out)
+    );
+    let (id, token) = match std::fs::read_to_string(env.openctl_home.join("identities.json")) {
+        Ok(_) if env.read_json("identities.json")["servers"][&server.url].is_object() => {
+            identity(&env, &server.url)
+        }
+        _ => (uuid::Uuid::new_v4().to_string(), String::new()),
+    };
+    let lookup: serde_json::Value = reqwest::blocking::Client::new()
+        .get(server.api(&format!("/api/sessions?claude_session_id={S1}")))
+        .header("x-openctl-client-id", id)
+        .header("x-openctl-write-token", token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        lookup["session"].is_null(),
+        "nothing on the server: {lookup}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.openctl_home.join("shared-sessions.json")).unwrap(),
+        "{ broken",
+        "never overwritten"
+    );
+    let repos = env.ok(&["repo", "list", "-s", &server.url]);
+    assert!(repos.trim().is_empty(), "{repos}");
+}
+
+#[test]
+fn unshare_with_the_server_down_says_once_what_was_done_and_the_daemon_finishes_later() {
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let mut server = TestServer::start(&env);
+    let p = project(&env, &[S1], 1);
+    let id = id_of(&stdout(&share_cmd(
+        &env,
+        &p,
+        &server,
+        &[S1, "--allow-repo"],
+    )));
+    server.stop();
+    // A line written while the server is down: the daemon starts retrying.
+    let path = env.project_dir(&p).join(format!("{S1}.jsonl"));
+    append(&path, &[user_line("late", &p, "one more")]);
+    wait_for("the daemon to retry", Duration::from_secs(30), || {
+        (daemon_pair(&env, S1, &server.url)?["state"] == "retrying").then_some(())
+    });
+    let out = env
+        .cmd(&["session", "unshare", S1, "--timeout", "20"])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(err.contains("Stopped sharing"), "{err}");
+    assert!(
+        err.contains("completes the session there once it answers"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("does not answer").count(),
+        1,
+        "one message: {err}"
+    );
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("Error")).count(),
+        1,
+        "{err}"
+    );
+    assert!(env.read_json("shared-sessions.json")["sessions"]
+        .get(S1)
+        .is_none());
+    // The server comes back: the daemon sends the rest and completes it.
+    server.restart();
+    wait_for(
+        "the session complete with every line",
+        Duration::from_secs(60),
+        || {
+            let d = server.get_session(&id);
+            (d["session"]["status"] == "complete" && d["messages"].as_array()?.len() == 3)
+                .then_some(())
+        },
+    );
+}
+
+#[test]
+fn a_session_outside_any_repository_is_not_shared_and_says_what_to_do() {
+    let env = TestEnv::new();
+    let server = TestServer::start(&env);
+    let dir = env.path().join("scratch");
+    std::fs::create_dir_all(&dir).unwrap();
+    let dir = dir.canonicalize().unwrap();
+    env.write_session(&dir, S1, &[user_line("u1", &dir, "hello")]);
+    let out = env
+        .cmd(&["share", S1, "-s", &server.url, "--allow-repo"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not inside a git repository"), "{err}");
+    assert!(err.contains("per repository"), "{err}");
+    assert!(err.contains("git init"), "{err}");
+    assert!(!env.openctl_home.join("shared-sessions.json").exists());
+    // And when no session is found, the message is readable.
+    let out = env
+        .cmd(&["share", "-s", &server.url])
+        .current_dir(env.path())
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(err.contains("project folder Claude Code names `-"), "{err}");
 }
 
 #[test]
@@ -433,6 +634,62 @@ fn unshare_completes_and_delete_removes() {
 }
 
 #[test]
+fn delete_after_the_daemon_recreated_a_lost_session_deletes_the_copy_that_exists() {
+    let env = TestEnv::new();
+    let _daemon = DaemonGuard { env: &env };
+    let server = TestServer::start(&env);
+    let p = project(&env, &[S1], 1);
+    let first = id_of(&stdout(&share_cmd(
+        &env,
+        &p,
+        &server,
+        &[S1, "--allow-repo"],
+    )));
+    // The server loses the session; the next line makes the daemon
+    // re-create it under a new id.
+    let res = as_owner(
+        &env,
+        &server,
+        reqwest::Method::DELETE,
+        &format!("/api/sessions/{first}"),
+    )
+    .send()
+    .unwrap();
+    assert!(res.status().is_success());
+    let path = env.project_dir(&p).join(format!("{S1}.jsonl"));
+    append(&path, &[user_line("again", &p, "one more")]);
+    let second = wait_for(
+        "the share to name the re-created session",
+        Duration::from_secs(30),
+        || {
+            let v = env.read_json("shared-sessions.json");
+            v["sessions"][S1]["serverSessions"][server.url.as_str()]["sessionId"]
+                .as_str()
+                .filter(|id| *id != first)
+                .map(str::to_string)
+        },
+    );
+    wait_for(
+        "the copy to hold every line",
+        Duration::from_secs(30),
+        || (messages(&server, &second).len() == 3).then_some(()),
+    );
+    let out = env
+        .cmd(&["session", "unshare", S1, "--delete"])
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("deleted") && !err.contains("already gone"),
+        "{err}"
+    );
+    let gone = reqwest::blocking::get(server.api(&format!("/api/sessions/{second}"))).unwrap();
+    assert_eq!(gone.status().as_u16(), 404, "no copy stays readable");
+}
+
+#[test]
 fn session_list_shows_url_and_state() {
     let env = TestEnv::new();
     let _daemon = DaemonGuard { env: &env };
@@ -518,6 +775,12 @@ fn terminal_prompt_yes_shares_no_exits_2() {
         "This repository (github.com/Acme/App) hasn't been allowed for sharing with {}",
         server.url
     )));
+    // The person said no: "not shared", and no hint on getting around it.
+    assert!(text.contains("Not shared."), "{text}");
+    assert!(
+        !text.contains("hint:") && !text.contains("--allow-repo"),
+        "{text}"
+    );
     assert!(env
         .ok(&["repo", "list", "-s", &server.url])
         .trim()
@@ -525,6 +788,10 @@ fn terminal_prompt_yes_shares_no_exits_2() {
 
     let (code, text) = in_pty(&env, &p, &args, "y");
     assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains(&format!("Allowed github.com/Acme/App for {}", server.url)),
+        "{text}"
+    );
     assert!(
         text.contains(&format!("{}/sessions/", server.url)),
         "{text}"

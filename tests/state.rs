@@ -538,7 +538,7 @@ fn a_malformed_client_id_is_an_error_never_replaced() {
 }
 
 #[test]
-fn client_id_is_created_once_as_a_private_uuid() {
+fn the_identity_for_a_server_is_created_once_as_a_private_uuid_and_token() {
     let env = TestEnv::new();
     let server = TestServer::start(&env);
     let _daemon = DaemonGuard { env: &env };
@@ -554,18 +554,129 @@ fn client_id_is_created_once_as_a_private_uuid() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let path = env.openctl_home.join("client-id");
-    let id = std::fs::read_to_string(&path).unwrap();
-    let parsed = uuid::Uuid::parse_str(id.trim()).unwrap();
+    let path = env.openctl_home.join("identities.json");
+    let (id, token) = identity(&env, &server.url);
+    let parsed = uuid::Uuid::parse_str(&id).unwrap();
     assert_eq!(parsed.get_version_num(), 4);
+    assert_eq!(token.len(), 64);
     assert_eq!(mode(&path), 0o600);
     assert_eq!(mode(&env.openctl_home.join("shared-sessions.json")), 0o600);
+    // A new machine has no legacy client-id: none is made.
+    assert!(!env.openctl_home.join("client-id").exists());
     // Used again, never rewritten.
+    let before = std::fs::read(&path).unwrap();
     let out = env
         .cmd(&["share", s, "-s", &server.url])
         .current_dir(&p)
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), id);
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn each_server_sees_its_own_identity_and_a_bound_id_needs_its_token() {
+    let env = TestEnv::new();
+    // Two servers, two databases.
+    let a = TestServer::start_with(&env, &env.path().join("a.db"), &[]);
+    let b = TestServer::start_with(&env, &env.path().join("b.db"), &[]);
+    let p = env
+        .git_repo("proj", Some("https://github.com/o/r"))
+        .canonicalize()
+        .unwrap();
+    let s = "c2c2c2c2-0000-4000-8000-000000000002";
+    env.write_session(&p, s, &[user_line("u1", &p, "hello")]);
+    for server in [&a, &b] {
+        let out = env
+            .cmd(&["share", s, "--allow-repo", "-s", &server.url])
+            .current_dir(&p)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let _daemon = DaemonGuard { env: &env };
+    let (id_a, token_a) = identity(&env, &a.url);
+    let (id_b, _) = identity(&env, &b.url);
+    assert_ne!(id_a, id_b, "one identity per server");
+
+    // Server A's operator knows id_a: without the token it acts as no one.
+    let lookup = |id: &str, token: Option<&str>| {
+        let mut req = reqwest::blocking::Client::new()
+            .get(a.api(&format!("/api/sessions?claude_session_id={s}")))
+            .header("x-openctl-client-id", id);
+        if let Some(t) = token {
+            req = req.header("x-openctl-write-token", t);
+        }
+        let res = req.send().unwrap();
+        (res.status().as_u16(), res.text().unwrap())
+    };
+    let (status, body) = lookup(&id_a, Some(&token_a));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(s), "{body}");
+    let (status, body) = lookup(&id_a, None);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("write token"), "{body}");
+    assert_eq!(lookup(&id_a, Some("wrong")).0, 403);
+    // The id server B knows is worth nothing on A.
+    let (status, body) = lookup(&id_b, None);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("another client"), "{body}");
+
+    // A client that never sends a token (the original openctl CLI) still
+    // works with its id alone.
+    let reference_id = uuid::Uuid::new_v4().to_string();
+    let res = reqwest::blocking::Client::new()
+        .post(a.api("/api/sessions/live"))
+        .header("x-openctl-client-id", &reference_id)
+        .json(&serde_json::json!({"title": "t", "harness_session_id": "ref-1"}))
+        .send()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let id = res.json::<serde_json::Value>().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = reqwest::blocking::Client::new()
+        .post(a.api(&format!("/api/sessions/{id}/complete")))
+        .header("x-openctl-client-id", &reference_id)
+        .json(&serde_json::json!({}))
+        .send()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+}
+
+#[test]
+fn an_existing_machine_keeps_its_client_id_for_the_servers_it_used() {
+    let env = TestEnv::new();
+    let old = TestServer::start_with(&env, &env.path().join("old.db"), &[]);
+    let new = TestServer::start_with(&env, &env.path().join("new.db"), &[]);
+    std::fs::create_dir_all(&env.openctl_home).unwrap();
+    let legacy = uuid::Uuid::new_v4().to_string();
+    std::fs::write(env.openctl_home.join("client-id"), &legacy).unwrap();
+    let p = env
+        .git_repo("proj", Some("https://github.com/o/r"))
+        .canonicalize()
+        .unwrap();
+    let s = "c2c2c2c2-0000-4000-8000-000000000003";
+    let path = env.write_session(&p, s, &[user_line("u1", &p, "hello")]);
+    // Shared with `old` before identities were per server.
+    write_shares(&env, &[(s, &path, &[&old.url])]);
+    env.ok(&["repo", "allow", p.to_str().unwrap(), "-s", &old.url]);
+    let _daemon = DaemonGuard { env: &env };
+    for (server, allow) in [(&old, None), (&new, Some("--allow-repo"))] {
+        let mut args = vec!["share", s, "-s", &server.url];
+        args.extend(allow);
+        let out = env.cmd(&args).current_dir(&p).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    assert_eq!(
+        identity(&env, &old.url).0,
+        legacy,
+        "kept for the server that knows it"
+    );
+    assert_ne!(
+        identity(&env, &new.url).0,
+        legacy,
+        "a new one for a new server"
+    );
 }

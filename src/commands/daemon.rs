@@ -64,14 +64,22 @@ fn show_status(args: &DaemonStatusArgs) -> Result<()> {
     if let Some(err) = &st.redaction_error {
         output::println(format!("redaction: {err}"))?;
     }
+    for (file, err) in &st.file_errors {
+        output::println(format!("problem: {file}: {err}"))?;
+    }
     let shared: Vec<&status::PairStatus> = st.sessions.iter().filter(|p| p.shared).collect();
     if shared.is_empty() {
         output::println("no shared sessions")?;
         return Ok(());
     }
     for p in shared {
+        let repaired = if p.lines_repaired > 0 {
+            format!("  repaired {}", p.lines_repaired)
+        } else {
+            String::new()
+        };
         output::println(format!(
-            "{}  {}  {}  sent {}  skipped {}  lag {} B  redactions {}{}",
+            "{}  {}  {}  sent {}  skipped {}{repaired}  lag {} B  redactions {}{}",
             p.session,
             p.server,
             state_name(p.state),

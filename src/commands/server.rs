@@ -1,5 +1,7 @@
 //! `openctl server`: the embedded server.
 
+use std::time::Duration;
+
 use anyhow::Result;
 
 use crate::cli::ServerArgs;
@@ -15,5 +17,11 @@ pub fn run(args: &ServerArgs) -> Result<()> {
         db_path,
         public_url: args.public_url.clone(),
         token: args.token.clone().filter(|t| !t.is_empty()),
+        limits: server::Limits {
+            max_connections: args.max_connections as usize,
+            header_timeout: Duration::from_secs(args.header_timeout),
+            body_timeout: Duration::from_secs(args.body_timeout),
+            idle_timeout: Duration::from_secs(args.idle_timeout),
+        },
     })
 }

@@ -6,7 +6,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::api_client::{self, ApiError, Http};
+use crate::api_client::{self, Http};
 use crate::cli::{ListArgs, RedactionsArgs, ShareArgs, UnshareArgs};
 use crate::config::{self, Config};
 use crate::daemon::{self, PairState};
@@ -37,35 +37,38 @@ impl Prepared {
 }
 
 /// Steps 1 and 2 of the share flow: resolve the session and check (or ask
-/// for) the repository permission for the target server.
+/// for) the repository permission for the target server. A permission
+/// given here is written only once the share succeeded (see [`share`]): a
+/// share that fails changes nothing.
 fn prepare(
     session_arg: Option<&str>,
     server_flag: Option<&str>,
     allow_repo: bool,
-) -> Result<Prepared> {
+) -> Result<(Prepared, bool)> {
     let prepared = resolve_target(session_arg, server_flag)?;
     let Prepared { repo, server, .. } = &prepared;
-    if !Config::load()?.is_repo_allowed(server, &repo.id) {
-        let decided = if allow_repo {
-            true
-        } else if output::can_prompt() {
-            dialoguer::Confirm::new()
-                .with_prompt(format!(
-                    "This repository ({}) hasn't been allowed for sharing with {server}. Allow it?",
-                    repo.id
-                ))
-                .default(false)
-                .interact()
-                .map_err(|e| CliError::new(Exit::RepoNotAllowed, format!("no answer: {e}")))?
-        } else {
-            return Err(not_allowed(repo, server, server_flag));
-        };
-        if !decided {
-            return Err(not_allowed(repo, server, server_flag));
-        }
-        config::allow_repo(server, &repo.id)?;
+    if Config::load()?.is_repo_allowed(server, &repo.id) {
+        return Ok((prepared, false));
     }
-    Ok(prepared)
+    if allow_repo {
+        return Ok((prepared, true));
+    }
+    if !output::can_prompt() {
+        return Err(not_allowed(repo, server, server_flag));
+    }
+    let yes = dialoguer::Confirm::new()
+        .with_prompt(format!(
+            "This repository ({}) hasn't been allowed for sharing with {server}. Allow it?",
+            repo.id
+        ))
+        .default(false)
+        .interact()
+        .map_err(|e| CliError::new(Exit::RepoNotAllowed, format!("no answer: {e}")))?;
+    if !yes {
+        // The person decided: no hint on how to get around it.
+        return Err(CliError::new(Exit::RepoNotAllowed, "Not shared.").into());
+    }
+    Ok((prepared, true))
 }
 
 /// Step 1 of the share flow, reading only: the session, its summary and
@@ -82,8 +85,29 @@ fn resolve_target(session_arg: Option<&str>, server_flag: Option<&str>) -> Resul
         ))
         .with_hint("send a first prompt in that Claude Code session, then share again")
     })?;
-    let mut summary = transcript::summarize(&session.path)?;
+    let mut summary = if session.path.exists() {
+        transcript::summarize(&session.path)?
+    } else {
+        Summary::default()
+    };
     summary.cwd.get_or_insert_with(|| cwd.clone());
+    if std::path::Path::new(&cwd).exists()
+        && !repo::is_inside_repository(std::path::Path::new(&cwd))
+    {
+        // Deliberately no allowing by path: a directory that is not a
+        // repository (a home directory, /tmp) has no identity a teammate
+        // would recognize, and is where sharing by accident is likeliest.
+        return Err(CliError::new(
+            Exit::RepoNotAllowed,
+            format!(
+                "Not shared: the session ran in {cwd}, which is not inside a git repository, and openctl allows sharing per repository"
+            ),
+        )
+        .with_hint(format!(
+            "to share sessions of that directory, make it a repository (`git init` in {cwd}), then share again: you will be asked to allow it"
+        ))
+        .into());
+    }
     let repo = repo::identify(std::path::Path::new(&cwd)).map_err(|e| {
         CliError::not_found(format!(
             "the session's project {cwd} is not a git repository you can share from ({e})"
@@ -97,16 +121,11 @@ fn resolve_target(session_arg: Option<&str>, server_flag: Option<&str>) -> Resul
     })
 }
 
-/// Whether this runs inside Claude Code (its Bash tool, or a command's
-/// `!` line), where a model reads the output: consent must come from the
-/// person, so the way out is a command they type, never a flag a model
-/// could add on its own.
-fn inside_claude_code() -> bool {
-    std::env::var_os("CLAUDECODE").is_some_and(|v| !v.is_empty())
-}
-
 fn not_allowed(repo: &RepoIdentity, server: &str, server_flag: Option<&str>) -> anyhow::Error {
-    if inside_claude_code() {
+    // A model reads this inside Claude Code: consent must come from the
+    // person, so the way out is a command they type, never a flag a model
+    // could add on its own.
+    if sessions::inside_claude_code() {
         let server_arg = server_flag
             .map(|s| format!(" --server {}", shell_quote(s)))
             .unwrap_or_default();
@@ -145,7 +164,7 @@ pub fn share(args: &ShareArgs) -> Result<()> {
     if args.dry_run {
         return dry_run(args);
     }
-    let prepared = prepare(
+    let (prepared, allow) = prepare(
         args.session.as_deref(),
         args.server.server.as_deref(),
         args.allow_repo,
@@ -161,19 +180,28 @@ pub fn share(args: &ShareArgs) -> Result<()> {
             "{server} is plain http and not on this machine: the session would travel unencrypted"
         ));
     }
+    // Every local precondition before the first request: a state file
+    // that does not read, or redaction rules that do not load, must not
+    // leave a session on the server that nothing will stream.
+    shared::load()?;
+    let cfg = Config::load()?;
+    let redactor = if cfg.redact(server) {
+        Some(Redactor::load(&crate::paths::openctl_home()?)?)
+    } else {
+        None
+    };
     let quiet = args.quiet;
     output::note(
         quiet,
-        format!("Sharing {} with {server}…", prepared.title()),
+        format!("Sharing \"{}\" with {server}…", prepared.title()),
     );
 
     // Step 3: create (or resume) the session on the server.
-    let cfg = Config::load()?;
     let http = Http::new()?;
-    let api = http.server(server, cfg.token(server));
+    let api = http.server(server, cfg.token(server))?;
     let mut title = prepared.title().to_string();
-    if cfg.redact(server) {
-        Redactor::load(&crate::paths::openctl_home()?)?.redact_string(&mut title, "title");
+    if let Some(r) = &redactor {
+        r.redact_string(&mut title, "title");
     }
     let request = LiveRequest {
         title,
@@ -184,10 +212,18 @@ pub fn share(args: &ShareArgs) -> Result<()> {
         repo_url: repo.https_url.clone(),
         interactive: Some(false),
     };
-    let live = api_client::block_on(api.create_live(&request))?.map_err(ApiError::into_cli)?;
+    let live = api_client::block_on(api.create_live(&request))?.map_err(|e| {
+        api.forget_if_never_answered(&e);
+        e.into_cli()
+    })?;
     let server_session_id = live.response.id.clone();
 
-    // Step 4: record it; from here on the daemon streams it.
+    // Step 4: record it (and the permission just given); from here on the
+    // daemon streams it.
+    if allow {
+        config::allow_repo(server, &repo.id)?;
+        output::note(quiet, format!("Allowed {} for {server}", repo.id));
+    }
     let project = summary.cwd.as_deref().unwrap_or_default();
     shared::add(&session.uuid, &session.path, project, server, &server_session_id).with_context(|| {
         format!(
@@ -477,13 +513,42 @@ pub fn unshare(args: &UnshareArgs) -> Result<()> {
     let mut report = Vec::new();
     let mut failure: Option<anyhow::Error> = None;
     for (server, server_session_id) in &removed {
+        // The first failure is the error printed last: not said twice.
+        let had_failure = failure.is_some();
+        let waiting = status
+            .as_ref()
+            .and_then(|s| s.pair(&uuid, server))
+            .filter(|p| !args.delete && p.state == PairState::Retrying && p.server_unavailable);
+        if let Some(p) = waiting {
+            // One message, saying what was done and what happens next.
+            let why = p.last_error.as_deref().unwrap_or("no answer");
+            let message = format!(
+                "Stopped sharing {uuid} here; {server} does not answer ({why}): the daemon completes the session there once it answers"
+            );
+            failure.get_or_insert_with(|| {
+                CliError::new(Exit::Unreachable, message.clone())
+                    .with_hint("`openctl daemon status` shows when it is done")
+                    .into()
+            });
+            report.push(json!({"server": server, "server_session_id": server_session_id, "outcome": message}));
+            continue;
+        }
         let pair = status
             .as_ref()
             .and_then(|s| s.pair(&uuid, server))
             .filter(|p| pair_done(Some(p)));
-        let api = http.server(server, cfg.token(server));
+        let api = http.server(server, cfg.token(server))?;
         let (ok, outcome) = if args.delete {
-            delete_on_server(&api, server_session_id.as_deref(), &mut failure)?
+            let streamed = status
+                .as_ref()
+                .and_then(|s| s.pair(&uuid, server))
+                .and_then(|p| p.server_session_id.clone());
+            let known: Vec<&str> = server_session_id
+                .iter()
+                .chain(streamed.iter())
+                .map(String::as_str)
+                .collect();
+            delete_on_server(&api, &uuid, &known, &mut failure)?
         } else {
             match pair {
                 Some(p) if p.state == PairState::Complete && p.last_error.is_none() => {
@@ -531,7 +596,9 @@ pub fn unshare(args: &UnshareArgs) -> Result<()> {
                 None => complete_on_server(&api, server_session_id.as_deref(), &mut failure)?,
             }
         };
-        report_server(quiet, ok, server, &outcome);
+        if ok || had_failure {
+            report_server(quiet, ok, server, &outcome);
+        }
         report.push(
             json!({"server": server, "server_session_id": server_session_id, "outcome": outcome}),
         );
@@ -562,12 +629,12 @@ fn delete_unshared(uuid: &str, server: Option<String>, args: &UnshareArgs) -> Re
         None => config::resolve_server(None, &cfg)?,
     };
     let http = Http::new()?;
-    let api = http.server(&server, cfg.token(&server));
+    let api = http.server(&server, cfg.token(&server))?;
     let found = api_client::block_on(api.lookup(uuid))?.map_err(|e| e.into_cli())?;
     let mut failure = None;
     let (ok, outcome, id) = match found.session {
         Some(info) => {
-            let (ok, outcome) = delete_on_server(&api, Some(&info.id), &mut failure)?;
+            let (ok, outcome) = delete_on_server(&api, uuid, &[&info.id], &mut failure)?;
             (ok, outcome, Some(info.id))
         }
         None => (true, "not shared, and not on this server".to_string(), None),
@@ -612,7 +679,17 @@ fn wait_for_daemon(
     };
     let all_done =
         |status: &daemon::Status| servers.iter().all(|s| pair_done(status.pair(uuid, s)));
-    let mut finished = daemon::wait_until(all_done, Duration::from_secs(args.timeout))?;
+    // A server that does not answer will not answer sooner for waiting:
+    // the daemon completes the session there when it does.
+    let settled = |status: &daemon::Status| {
+        servers.iter().all(|s| {
+            let pair = status.pair(uuid, s);
+            pair_done(pair)
+                || (!args.delete
+                    && pair.is_some_and(|p| p.state == PairState::Retrying && p.server_unavailable))
+        })
+    };
+    let mut finished = daemon::wait_until(settled, Duration::from_secs(args.timeout))?;
     if finished.is_none() && args.delete {
         spinner.set_message("Stopping the daemon's upload before deleting…");
         match shared::request_abandon(uuid, servers) {
@@ -642,33 +719,65 @@ fn complete_on_server(
             Ok(_) => (true, "completed".to_string()),
             Err(e) => {
                 let text = format!("not completed: {e}");
-                failure.get_or_insert(e.into_cli());
+                let context = format!(
+                    "{}: the share was removed here, but the session was not completed there: {e}",
+                    api.base()
+                );
+                failure.get_or_insert(e.into_cli().context(context));
                 (false, text)
             }
         },
     )
 }
 
-/// `DELETE` the server session. Returns (ok, what happened).
+/// Delete session `uuid` on a server: every copy known to exist there —
+/// the id the share recorded, the one the daemon streams to (it re-creates
+/// a session that was lost), and the one the server finds by the Claude
+/// session id — so "deleted" is never said while a copy stays readable.
 fn delete_on_server(
     api: &api_client::ServerApi,
-    server_session_id: Option<&str>,
+    uuid: &str,
+    known: &[&str],
     failure: &mut Option<anyhow::Error>,
 ) -> Result<(bool, String)> {
-    let Some(id) = server_session_id else {
+    let retry = "once the server answers, run the same `openctl session unshare --delete` again";
+    let mut ids: Vec<String> = known.iter().map(|s| s.to_string()).collect();
+    match api_client::block_on(api.lookup(uuid))? {
+        Ok(found) => ids.extend(found.session.map(|s| s.id)),
+        // Another identity's session of the same id is not ours to delete.
+        Err(e) if matches!(e.status(), Some(403 | 404)) => {}
+        Err(e) => {
+            let text = format!("not deleted: {e} ({retry})");
+            let context = format!("{}: {text}", api.base());
+            failure.get_or_insert(e.into_cli().context(context));
+            return Ok((false, text));
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
         return Ok((
             true,
-            "removed; nothing to delete (no server session recorded)".to_string(),
+            "removed; nothing to delete (not on the server)".to_string(),
         ));
-    };
-    Ok(match api_client::block_on(api.delete(id))? {
-        Ok(()) => (true, "deleted".to_string()),
-        Err(e) if e.status() == Some(404) => (true, "deleted (it was already gone)".to_string()),
-        Err(e) => {
-            let text = format!("not deleted: {e} (once the server answers, run the same `openctl session unshare --delete` again)");
-            failure.get_or_insert(e.into_cli());
-            (false, text)
+    }
+    let mut deleted = 0;
+    for id in &ids {
+        match api_client::block_on(api.delete(id))? {
+            Ok(()) => deleted += 1,
+            Err(e) if e.status() == Some(404) => {}
+            Err(e) => {
+                let text = format!("not deleted: {e} ({retry})");
+                let context = format!("{}: {text}", api.base());
+                failure.get_or_insert(e.into_cli().context(context));
+                return Ok((false, text));
+            }
         }
+    }
+    Ok(if deleted > 0 {
+        (true, "deleted".to_string())
+    } else {
+        (true, "deleted (it was already gone)".to_string())
     })
 }
 

@@ -51,6 +51,9 @@ pub struct Cursor {
     pub messages_sent: u64,
     #[serde(default)]
     pub lines_skipped: u64,
+    /// Lines kept with U+FFFD for what was not text in them.
+    #[serde(default)]
+    pub lines_repaired: u64,
     #[serde(default)]
     pub redactions: u64,
     /// A title was PATCHed (cursors written before `sent_title` existed
@@ -73,9 +76,40 @@ pub struct Cursor {
     /// The `endedAt` of the share that was acted on (completed).
     #[serde(default)]
     pub ended: Option<String>,
+    /// How far each subagent transcript of the session was acknowledged,
+    /// by agent id.
+    #[serde(default)]
+    pub agents: std::collections::BTreeMap<String, AgentCursor>,
     /// Files the session modified (Write/Edit/MultiEdit/NotebookEdit).
     #[serde(default)]
     pub touched: BTreeSet<PathBuf>,
+}
+
+/// The acknowledged part of one subagent transcript.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AgentCursor {
+    #[serde(default)]
+    pub offset: u64,
+    #[serde(default)]
+    pub line_no: u64,
+    #[serde(default)]
+    pub file_id: Option<FileId>,
+    /// The Task/Agent call that started the subagent, once found.
+    #[serde(default)]
+    pub parent_tool_use_id: Option<String>,
+    /// Times the call was looked for without success (bounded).
+    #[serde(default)]
+    pub parent_lookups: u32,
+}
+
+impl AgentCursor {
+    pub fn position(&self) -> Position {
+        Position {
+            offset: self.offset,
+            line_no: self.line_no,
+            id: self.file_id,
+        }
+    }
 }
 
 impl Cursor {
@@ -103,6 +137,7 @@ impl Cursor {
         // already has), so they restart too.
         self.messages_sent = 0;
         self.lines_skipped = 0;
+        self.lines_repaired = 0;
         self.redactions = 0;
         self.offset = 0;
         self.line_no = 0;
@@ -110,6 +145,7 @@ impl Cursor {
         self.last_uuid = None;
         self.last_uuid_start = 0;
         self.last_uuid_end = 0;
+        self.agents.clear();
     }
 
     pub fn touch(&mut self, path: PathBuf) {

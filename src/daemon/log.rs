@@ -5,6 +5,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
@@ -14,6 +15,14 @@ pub const FILE: &str = "daemon.log";
 pub const MAX_BYTES: u64 = 5 * 1024 * 1024;
 /// Rotated files kept besides the current one.
 pub const KEEP: usize = 2;
+
+/// Log lines that could not be written (a full disk, a file size limit).
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// How many log lines could not be written since the daemon started.
+pub fn dropped() -> u64 {
+    DROPPED.load(Ordering::Relaxed)
+}
 
 pub fn path(home: &Path) -> PathBuf {
     home.join(FILE)
@@ -78,20 +87,29 @@ impl Rotating {
 }
 
 impl Write for RotatingWriter {
+    /// Never fails: a line that cannot be written is counted (see
+    /// [`dropped`], shown by `daemon status`) and dropped. Logging must
+    /// never stop the daemon, and an error here would make the logging
+    /// layer report it on stderr, which is this same file.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let mut r = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         if r.size > 0 && r.size + buf.len() as u64 > r.max {
             // A log that cannot rotate keeps appending rather than failing.
             let _ = r.rotate();
         }
-        r.file.write_all(buf)?;
-        r.size += buf.len() as u64;
+        match r.file.write_all(buf) {
+            Ok(()) => r.size += buf.len() as u64,
+            Err(_) => {
+                DROPPED.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
         let mut r = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        r.file.flush()
+        let _ = r.file.flush();
+        Ok(())
     }
 }
 
@@ -167,6 +185,19 @@ mod tests {
         assert!(!dir.path().join("d.log.3").exists());
         let last = tail(&p, 1).unwrap();
         assert_eq!(last, vec!["line number 0039".to_string()]);
+    }
+
+    #[test]
+    fn a_write_that_fails_is_counted_not_returned() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.log");
+        let mut w = RotatingWriter::open(&p, 1 << 20, 2).unwrap();
+        // A writer whose file refuses writes (opened read-only).
+        w.inner.lock().unwrap().file = File::open(&p).unwrap();
+        let before = dropped();
+        assert_eq!(w.write(b"lost line\n").unwrap(), 10);
+        assert!(w.flush().is_ok());
+        assert_eq!(dropped(), before + 1);
     }
 
     #[test]

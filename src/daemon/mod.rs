@@ -14,6 +14,7 @@
 //! equal to shared-sessions.json; each worker tails its transcript
 //! ([`tail`]) from a durable [`cursor`] and delivers batches ([`stream`]).
 
+pub mod agents;
 pub mod cursor;
 pub mod diff;
 pub mod lock;
@@ -57,7 +58,7 @@ pub struct Ctx {
     config: Mutex<Config>,
     redactor: tokio::sync::watch::Sender<Rules>,
     /// What each server's health said it takes, asked once per server.
-    shapes: Mutex<std::collections::HashMap<String, crate::transcript::Shapes>>,
+    features: Mutex<std::collections::HashMap<String, stream::Features>>,
 }
 
 /// The redaction rules for servers with `redact` on, or why there are none
@@ -80,15 +81,15 @@ impl Ctx {
         self.redactor.borrow().clone()
     }
 
-    /// The content shapes `server` takes, if it was asked already.
-    pub fn known_shapes(&self, server: &str) -> Option<crate::transcript::Shapes> {
-        let map = self.shapes.lock().unwrap_or_else(|p| p.into_inner());
+    /// What `server` takes, if it was asked already.
+    pub fn known_features(&self, server: &str) -> Option<stream::Features> {
+        let map = self.features.lock().unwrap_or_else(|p| p.into_inner());
         map.get(server).copied()
     }
 
-    pub fn learn_shapes(&self, server: &str, shapes: crate::transcript::Shapes) {
-        let mut map = self.shapes.lock().unwrap_or_else(|p| p.into_inner());
-        map.insert(server.to_string(), shapes);
+    pub fn learn_features(&self, server: &str, features: stream::Features) {
+        let mut map = self.features.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(server.to_string(), features);
     }
 
     /// Notified whenever the rules are reloaded.
@@ -132,6 +133,12 @@ pub fn run_foreground() -> Result<()> {
     // SAFETY: umask only changes this process's file creation mask.
     unsafe {
         libc::umask(0o077);
+    }
+    // A file size limit must not kill the daemon: a write over it fails
+    // (and is counted for the log) instead of raising SIGXFSZ.
+    // SAFETY: ignoring a signal changes only this process's disposition.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
     memory::keep_heap_small();
     let home = paths::ensure_openctl_home()?;
@@ -183,6 +190,8 @@ async fn serve(home: PathBuf, http: Http) -> Result<()> {
             shared::ABANDON_FILE,
             config::FILE,
             crate::redact::FILE,
+            crate::client_id::FILE,
+            crate::identity::FILE,
         ],
         home_changed.clone(),
     )?;
@@ -196,7 +205,7 @@ async fn serve(home: PathBuf, http: Http) -> Result<()> {
         redactor: tokio::sync::watch::Sender::new(Err(
             "the redaction rules are not loaded yet".to_string()
         )),
-        shapes: Mutex::default(),
+        features: Mutex::default(),
     });
     // Before ready: a `stop` right after start must find SIGTERM handled.
     let shutdown = shutdown_signal()?;
@@ -431,7 +440,15 @@ fn wait_ready(home: &Path, pid: u32, mut child: Option<&mut Child>) -> Result<u3
 
 fn start_failure(home: &Path, what: &str) -> anyhow::Error {
     let log_path = log::path(home);
-    let tail = log::tail(&log_path, LOG_TAIL_ON_FAILURE).unwrap_or_default();
+    // Log lines are short; anything else in the file is shown cut.
+    let tail: Vec<String> = log::tail(&log_path, LOG_TAIL_ON_FAILURE)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|l| match l.char_indices().nth(300) {
+            Some((at, _)) => format!("{}…", &l[..at]),
+            None => l,
+        })
+        .collect();
     let mut message = what.to_string();
     if !tail.is_empty() {
         message.push_str(&format!(

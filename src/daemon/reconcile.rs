@@ -66,6 +66,9 @@ struct Supervisor {
     /// pair shared again while its old worker was finishing restarts at
     /// once).
     wake: Arc<Notify>,
+    /// The last content seen of the identity files, to write back one
+    /// removed while the daemon runs.
+    identity_files: HashMap<&'static str, Vec<u8>>,
 }
 
 /// Run until `shutdown` resolves, then stop every worker (each flushes what
@@ -81,6 +84,7 @@ pub async fn supervise(
         reported: HashMap::new(),
         redact_generation: None,
         wake: home_changed.clone(),
+        identity_files: HashMap::new(),
     };
     tokio::pin!(shutdown);
     sup.reconcile();
@@ -106,9 +110,10 @@ pub async fn supervise(
 impl Supervisor {
     fn reconcile(&mut self) {
         let home = self.ctx.home.clone();
+        self.keep_identity_files(&home);
         let (config, config_bytes) = match read_config(&home) {
             Ok(c) => {
-                self.reported.remove(config::FILE);
+                self.fixed(config::FILE);
                 c
             }
             Err(e) => {
@@ -129,9 +134,25 @@ impl Supervisor {
                 return;
             }
         };
-        self.reported.remove(shared::FILE);
-        let shares_bytes = std::fs::read(shares_file.path()).unwrap_or_default();
-        let generation = fingerprint(&[&shares_bytes, &config_bytes]);
+        self.fixed(shared::FILE);
+        // What the user changes (not the server session ids the daemon
+        // itself records): a failed pair is tried again when this changes.
+        let shares_text: String = shares
+            .values()
+            .map(|s| {
+                format!(
+                    "{}\0{}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}\n",
+                    s.uuid,
+                    s.file_path.display(),
+                    s.servers,
+                    s.shared_at,
+                    s.server_shared_at,
+                    s.ended_at,
+                    s.project_path
+                )
+            })
+            .collect();
+        let generation = fingerprint(&[shares_text.as_bytes(), &config_bytes]);
 
         let mut desired: BTreeMap<Key, (PairSpec, Marks)> = BTreeMap::new();
         for share in shares.values() {
@@ -250,7 +271,7 @@ impl Supervisor {
         let file = JsonFile::new(self.ctx.home.join(shared::ABANDON_FILE));
         match file.read() {
             Ok(map) => {
-                self.reported.remove(shared::ABANDON_FILE);
+                self.fixed(shared::ABANDON_FILE);
                 shared::abandoned(&map)
             }
             Err(e) => {
@@ -289,10 +310,53 @@ impl Supervisor {
     }
 
     /// Log an error about `file` once (not on every periodic re-check).
+    /// The identities this machine shows servers must stay on disk: one
+    /// removed while the daemon runs is written back (the next `share`
+    /// would otherwise mint a new identity and lose control of the
+    /// sessions shared so far).
+    fn keep_identity_files(&mut self, home: &Path) {
+        for name in [crate::client_id::FILE, crate::identity::FILE] {
+            let path = home.join(name);
+            match std::fs::read(&path) {
+                Ok(bytes) if !bytes.is_empty() => {
+                    self.identity_files.insert(name, bytes);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let Some(bytes) = self.identity_files.get(name).cloned() else {
+                        continue;
+                    };
+                    match crate::state::write_atomic(&path, &bytes) {
+                        Ok(()) => {
+                            tracing::warn!(path = %path.display(), "removed while the daemon runs; written back");
+                            self.fixed(name);
+                        }
+                        Err(e) => self.report(
+                            name,
+                            format!(
+                                "{} is missing and cannot be written back: {e:#}",
+                                path.display()
+                            ),
+                        ),
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Say once what is wrong with `file` (in the log and in `daemon
+    /// status`), until it is fixed.
     fn report(&mut self, file: &'static str, message: String) {
         if self.reported.get(file) != Some(&message) {
             tracing::error!("{message}");
+            self.ctx.board.set_file_error(file, Some(message.clone()));
             self.reported.insert(file, message);
+        }
+    }
+
+    fn fixed(&mut self, file: &'static str) {
+        if self.reported.remove(file).is_some() {
+            self.ctx.board.set_file_error(file, None);
         }
     }
 

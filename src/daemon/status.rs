@@ -52,9 +52,16 @@ pub struct PairStatus {
     pub shared: bool,
     pub messages_sent: u64,
     pub lines_skipped: u64,
+    /// Lines kept with U+FFFD for invalid UTF-8 or a lone surrogate.
+    #[serde(default)]
+    pub lines_repaired: u64,
     pub last_error: Option<String>,
     /// Transcript bytes not yet acknowledged by the server.
     pub lag_bytes: u64,
+    /// Retrying because the server does not answer (or answers 5xx, 408,
+    /// 429): the daemon sends the rest once it does.
+    #[serde(default)]
+    pub server_unavailable: bool,
     pub redactions: u64,
 }
 
@@ -69,8 +76,10 @@ impl PairStatus {
             shared: true,
             messages_sent: 0,
             lines_skipped: 0,
+            lines_repaired: 0,
             last_error: None,
             lag_bytes: 0,
+            server_unavailable: false,
             redactions: 0,
         }
     }
@@ -87,6 +96,11 @@ pub struct Status {
     /// to servers with redaction on meanwhile.
     #[serde(default)]
     pub redaction_error: Option<String>,
+    /// Files of the openctl home the daemon cannot use as they are (a
+    /// `shared-sessions.json` that does not parse, a log it cannot
+    /// write), with why.
+    #[serde(default)]
+    pub file_errors: BTreeMap<String, String>,
     pub sessions: Vec<PairStatus>,
 }
 
@@ -108,6 +122,8 @@ struct Snapshot {
     started_at: u64,
     #[serde(default)]
     redaction_error: Option<String>,
+    #[serde(default)]
+    file_errors: BTreeMap<String, String>,
     sessions: Vec<PairStatus>,
 }
 
@@ -122,6 +138,7 @@ struct Inner {
     pid: u32,
     started_at: u64,
     redaction_error: Option<String>,
+    file_errors: BTreeMap<String, String>,
     pairs: BTreeMap<(String, String), PairStatus>,
     /// Order in which pairs stopped being shared, oldest first.
     unshared: Vec<(String, String)>,
@@ -138,6 +155,7 @@ impl Board {
                 pid: std::process::id(),
                 started_at,
                 redaction_error: None,
+                file_errors: BTreeMap::new(),
                 pairs: BTreeMap::new(),
                 unshared: Vec::new(),
             })),
@@ -204,6 +222,21 @@ impl Board {
         self.dirty.notify_one();
     }
 
+    /// Set (or clear) what is wrong with `file` of the openctl home.
+    pub fn set_file_error(&self, file: &str, error: Option<String>) {
+        {
+            let mut inner = self.lock();
+            if inner.file_errors.get(file) == error.as_ref() {
+                return;
+            }
+            match error {
+                Some(e) => inner.file_errors.insert(file.to_string(), e),
+                None => inner.file_errors.remove(file),
+            };
+        }
+        self.dirty.notify_one();
+    }
+
     /// Wait until something changed since the last write.
     pub async fn changed(&self) {
         self.dirty.notified().await;
@@ -216,6 +249,20 @@ impl Board {
             version: env!("CARGO_PKG_VERSION").to_string(),
             started_at: inner.started_at,
             redaction_error: inner.redaction_error.clone(),
+            file_errors: {
+                let mut errors = inner.file_errors.clone();
+                if let Some(why) = super::watch::degraded() {
+                    errors.insert("file watching".to_string(), why);
+                }
+                let dropped = super::log::dropped();
+                if dropped > 0 {
+                    errors.insert(
+                        super::log::FILE.to_string(),
+                        format!("{dropped} log line(s) could not be written (disk full or over a file size limit); streaming goes on"),
+                    );
+                }
+                errors
+            },
             sessions: inner.pairs.values().cloned().collect(),
         }
     }
@@ -247,6 +294,7 @@ pub fn read_status_in(home: &Path) -> Result<Status> {
             version: None,
             uptime_s: None,
             redaction_error: None,
+            file_errors: BTreeMap::new(),
             sessions: Vec::new(),
         });
     };
@@ -262,6 +310,7 @@ pub fn read_status_in(home: &Path) -> Result<Status> {
             version: Some(s.version),
             uptime_s: Some(now.saturating_sub(s.started_at)),
             redaction_error: s.redaction_error,
+            file_errors: s.file_errors,
             sessions: s.sessions,
         },
         None => Status {
@@ -270,6 +319,7 @@ pub fn read_status_in(home: &Path) -> Result<Status> {
             version: holder.version,
             uptime_s: None,
             redaction_error: None,
+            file_errors: BTreeMap::new(),
             sessions: Vec::new(),
         },
     })
@@ -331,17 +381,19 @@ pub fn wait_for_files<T>(
     use notify::Watcher;
     let deadline = Instant::now() + timeout;
     let (tx, rx) = std::sync::mpsc::channel();
-    paths::ensure_private_dir(dir)?;
     let names: Vec<std::ffi::OsString> = names.iter().map(std::ffi::OsString::from).collect();
-    let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+    // Without a watch (no inotify left, a directory that does not exist
+    // yet) the wait still works: it re-checks every 250 ms.
+    let watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
         if wakes(&ev, &names) {
             let _ = tx.send(());
         }
     })
-    .context("cannot watch files")?;
-    watcher
-        .watch(dir, notify::RecursiveMode::NonRecursive)
-        .with_context(|| format!("cannot watch {}", dir.display()))?;
+    .and_then(|mut w| {
+        w.watch(dir, notify::RecursiveMode::NonRecursive)
+            .map(|()| w)
+    })
+    .ok();
     loop {
         if let Some(v) = check()? {
             return Ok(Some(v));
@@ -351,7 +403,9 @@ pub fn wait_for_files<T>(
             return Ok(None);
         }
         let wait = (deadline - now).min(Duration::from_millis(250));
-        if rx.recv_timeout(wait).is_ok() {
+        if watcher.is_none() {
+            std::thread::sleep(wait);
+        } else if rx.recv_timeout(wait).is_ok() {
             // Drain the burst an atomic write causes before re-checking.
             while rx.try_recv().is_ok() {}
         }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::tail::RawLine;
 use crate::redact::Redactor;
-use crate::transcript::{self, Shapes, Title};
+use crate::transcript::{self, AgentRef, Shapes, Title};
 use crate::wire::Message;
 
 /// Most lines read (and so sent) in one batch.
@@ -31,18 +31,83 @@ pub struct Item {
     pub msg: Option<Message>,
     /// Not JSON, or too long: skipped and counted.
     pub malformed: bool,
+    /// Read with U+FFFD in place of bytes or escapes that are not text
+    /// (invalid UTF-8, a lone surrogate): kept, and counted.
+    pub repaired: bool,
     /// A title candidate this line carries (explicit or first prompt).
     pub title: Option<Title>,
     /// Files a tool call on this line modifies.
     pub modified: Vec<PathBuf>,
 }
 
-/// Parse the lines of a chunk.
-pub fn parse(lines: Vec<RawLine>, shapes: Shapes) -> Vec<Item> {
-    lines.into_iter().map(|l| parse_one(l, shapes)).collect()
+/// What a server takes beyond the reference server's shapes (its
+/// health's `features`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Features {
+    pub shapes: Shapes,
+    /// Messages of subagents.
+    pub subagents: bool,
 }
 
-fn parse_one(line: RawLine, shapes: Shapes) -> Item {
+impl Features {
+    pub fn of(features: &[String]) -> Features {
+        let has = |f: &str| features.iter().any(|x| x == f);
+        Features {
+            shapes: if has(crate::wire::FEATURE_RICH_TOOL_RESULTS) {
+                Shapes::Rich
+            } else {
+                Shapes::Reference
+            },
+            subagents: has(crate::wire::FEATURE_SUBAGENTS),
+        }
+    }
+}
+
+/// Parse the lines of a chunk.
+/// `session` names the transcript (with the subagent, for theirs) in the
+/// keys given to lines that have no uuid of their own.
+pub fn parse(lines: Vec<RawLine>, shapes: Shapes, session: &str) -> Vec<Item> {
+    lines
+        .into_iter()
+        .map(|l| parse_one(l, shapes, None, session))
+        .collect()
+}
+
+/// Parse the lines of a chunk of a subagent's transcript.
+pub fn parse_agent(
+    lines: Vec<RawLine>,
+    shapes: Shapes,
+    agent: &AgentRef,
+    session: &str,
+) -> Vec<Item> {
+    let scope = format!("{session}/{}", agent.agent_id);
+    lines
+        .into_iter()
+        .map(|l| parse_one(l, shapes, Some(agent), &scope))
+        .collect()
+}
+
+/// The idempotency key of a message whose line has no uuid (old or foreign
+/// transcripts): the same line at the same place always gets the same key,
+/// so a batch resent after a lost answer is stored once.
+pub fn derived_key(scope: &str, start: u64, line: &[u8]) -> String {
+    // FNV-1a, 128 bits: stable across versions and machines.
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013B;
+    let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    for b in scope
+        .as_bytes()
+        .iter()
+        .chain(&[0])
+        .chain(&start.to_le_bytes())
+        .chain(line)
+    {
+        h ^= u128::from(*b);
+        h = h.wrapping_mul(PRIME);
+    }
+    format!("openctl-line-{start}-{h:032x}")
+}
+
+fn parse_one(line: RawLine, shapes: Shapes, agent: Option<&AgentRef>, scope: &str) -> Item {
     let mut item = Item {
         line_no: line.line_no,
         start: line.start,
@@ -50,6 +115,7 @@ fn parse_one(line: RawLine, shapes: Shapes) -> Item {
         uuid: None,
         msg: None,
         malformed: false,
+        repaired: false,
         title: None,
         modified: Vec::new(),
     };
@@ -63,14 +129,32 @@ fn parse_one(line: RawLine, shapes: Shapes) -> Item {
     }
     let obj = match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(obj)) => obj,
-        _ => {
+        Ok(_) => {
             item.malformed = true;
             return item;
         }
+        Err(_) => match transcript::repair_line(bytes) {
+            Some(obj) => {
+                item.repaired = true;
+                obj
+            }
+            None => {
+                item.malformed = true;
+                return item;
+            }
+        },
     };
     item.uuid = obj.get("uuid").and_then(Value::as_str).map(str::to_string);
-    item.title = transcript::line_title(&obj);
-    item.msg = transcript::message_from_line_for(&obj, shapes);
+    match agent {
+        Some(agent) => item.msg = transcript::agent_message(&obj, shapes, agent),
+        None => {
+            item.title = transcript::line_title(&obj);
+            item.msg = transcript::message_from_line_for(&obj, shapes);
+        }
+    }
+    if let Some(m) = item.msg.as_mut().filter(|m| m.uuid.is_none()) {
+        m.uuid = Some(derived_key(scope, line.start, bytes));
+    }
     if item.msg.is_some() {
         if let Some(Value::Array(blocks)) = obj.get("message").and_then(|m| m.get("content")) {
             item.modified = blocks
@@ -134,14 +218,11 @@ pub fn truncate_message(msg: &Message, budget: usize) -> Message {
         cap /= 2;
     }
     Message {
-        role: msg.role.clone(),
         content_blocks: vec![json!({
             "type": "text",
             "text": "[openctl: this message was too large for the server and was left out]",
         })],
-        timestamp: msg.timestamp.clone(),
-        uuid: msg.uuid.clone(),
-        kind: msg.kind,
+        ..msg.clone()
     }
 }
 
@@ -176,10 +257,13 @@ fn shrink_strings(v: &mut Value, cap: usize) {
     }
 }
 
+/// The shortest wait before a retry.
+pub const MIN_BACKOFF: Duration = Duration::from_millis(250);
+
 /// Full-jitter exponential backoff: a random wait between 250 ms and
 /// min(10 s, 250 ms × 2^attempt).
 pub fn backoff(attempt: u32) -> Duration {
-    let base: u64 = 250;
+    let base = MIN_BACKOFF.as_millis() as u64;
     let upper = base
         .saturating_mul(1u64 << attempt.min(16))
         .min(10_000)
@@ -218,6 +302,7 @@ mod tests {
                 raw(5, ""),
             ],
             Shapes::Reference,
+            "s",
         );
         assert_eq!(items[0].title, Some(Title::Prompt("fix the bug".into())));
         assert_eq!(items[0].uuid.as_deref(), Some("a"));
@@ -229,6 +314,24 @@ mod tests {
     }
 
     #[test]
+    fn lines_without_a_uuid_get_a_stable_key() {
+        let line = r#"{"type":"user","message":{"role":"user","content":"old format"}}"#;
+        let parsed = |start: u64, scope: &str| {
+            let mut l = raw(1, line);
+            l.start = start;
+            parse(vec![l], Shapes::Reference, scope)[0]
+                .msg
+                .clone()
+                .and_then(|m| m.uuid)
+                .expect("a key")
+        };
+        assert_eq!(parsed(10, "s"), parsed(10, "s"));
+        assert_ne!(parsed(10, "s"), parsed(11, "s"));
+        assert_ne!(parsed(10, "s"), parsed(10, "t"));
+        assert!(parsed(10, "s").starts_with("openctl-line-10-"));
+    }
+
+    #[test]
     fn encodes_a_body() {
         let m = Message {
             role: "user".into(),
@@ -236,6 +339,8 @@ mod tests {
             timestamp: None,
             uuid: Some("u".into()),
             kind: None,
+            agent_id: None,
+            parent_tool_use_id: None,
         };
         let body: Value = serde_json::from_slice(&encode(&[&m, &m])).unwrap();
         assert_eq!(body["messages"].as_array().unwrap().len(), 2);
@@ -254,6 +359,8 @@ mod tests {
             timestamp: None,
             uuid: Some("u".into()),
             kind: None,
+            agent_id: None,
+            parent_tool_use_id: None,
         };
         let t = truncate_message(&m, 100_000);
         let size = serde_json::to_vec(&t).unwrap().len();

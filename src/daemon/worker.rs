@@ -5,7 +5,7 @@
 //! is ever dropped, only malformed lines and messages the server rejects
 //! one by one are skipped (counted and logged with their line numbers).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -14,13 +14,13 @@ use tokio::sync::{watch, Notify};
 
 use super::cursor::{self, Cursor};
 use super::status::PairState;
-use super::stream::{self, Item};
+use super::stream::{self, Features, Item};
 use super::watch::Subscription;
-use super::{diff, tail, Ctx};
+use super::{agents, diff, tail, Ctx};
 use crate::api_client::{ApiError, ServerApi};
 use crate::repo::RepoIdentity;
 use crate::transcript;
-use crate::transcript::{Shapes, Title};
+use crate::transcript::{AgentRef, Shapes, Title};
 use crate::wire::{self, CompleteRequest, LiveRequest, Message, PatchRequest};
 
 /// Re-check the transcript about this often even without a file event
@@ -146,7 +146,38 @@ struct Worker {
     last_diff: Option<u64>,
     changed: Arc<Notify>,
     sub: Subscription,
+    project_sub: Option<Subscription>,
+    /// The session's subagent transcripts, and the watches that notice
+    /// them and their changes.
+    agents: agents::Agents,
+    agent_subs: Vec<Subscription>,
+    agent_files: HashMap<String, Subscription>,
+    /// Which transcript the batch being delivered comes from.
+    source: Source,
 }
+
+/// The redactor a batch is sent with; None when redaction is off.
+type SendWith = Option<Arc<crate::redact::Redactor>>;
+
+/// The transcript a batch was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    Main,
+    Agent(String),
+}
+
+/// The longest remembered line read again to check that the transcript
+/// was not rewritten.
+const MAX_CHECKED_LINE: u64 = 1024 * 1024;
+
+/// The longest wait a server's `Retry-After` gets.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// A message this small that a server refuses as too large (413) is not
+/// too large: the refusal is taken as transient.
+const MIN_TRUNCATED_BYTES: usize = 1024;
+
+/// How often the call that started a subagent is looked for.
+const MAX_PARENT_LOOKUPS: u32 = 3;
 
 /// Run the pair until it is unshared, fails for good, or the daemon stops.
 pub async fn run(
@@ -159,11 +190,38 @@ pub async fn run(
     ctx.board.start_pair(&spec.session, &spec.server);
     let changed = Arc::new(Notify::new());
     let sub = ctx.files.subscribe(&spec.file, changed.clone());
+    // A session shared before Claude Code wrote anything may have no
+    // project directory yet: its creation wakes the pair too.
+    let project_sub = spec
+        .file
+        .parent()
+        .filter(|dir| !dir.exists())
+        .map(|dir| ctx.files.subscribe_creation(dir, changed.clone()));
+    let agents = agents::Agents::new(&spec.file, &spec.session);
+    let agent_subs = agents
+        .dirs()
+        .iter()
+        .map(|d| ctx.files.subscribe_dir(d, changed.clone()))
+        .collect();
     let config = ctx.config();
-    let api = ctx.http.server(
+    let api = match ctx.http.server(
         &spec.server,
         config.token(&spec.server).filter(|t| !t.is_empty()),
-    );
+    ) {
+        Ok(api) => api,
+        Err(e) => {
+            let reason = format!("no identity for this server: {e:#}");
+            tracing::error!(session = %spec.session, server = %spec.server, "stopped streaming: {reason}");
+            ctx.board.update(&spec.session, &spec.server, |p| {
+                p.state = PairState::Failed;
+                p.last_error = Some(reason);
+            });
+            if let Ok(mut slot) = outcome.lock() {
+                *slot = Some(Outcome::Failed);
+            }
+            return;
+        }
+    };
     let mut worker = Worker {
         cursor: Cursor::new(&spec.session, &spec.server),
         ctx,
@@ -184,6 +242,11 @@ pub async fn run(
         last_diff: None,
         changed,
         sub,
+        project_sub,
+        agents,
+        agent_subs,
+        agent_files: HashMap::new(),
+        source: Source::Main,
     };
     let result = worker.run().await;
     let unshared = worker.unshared();
@@ -369,20 +432,32 @@ impl Worker {
             (Some(m), Some(id)) => tail::FileId::of(m) == id && m.len() >= c.offset,
             _ => false,
         };
-        let same_line = match &c.last_uuid {
-            None => true,
-            Some(uuid) => tail::line_at(&self.spec.file, c.last_uuid_start, c.last_uuid_end)
-                .ok()
-                .flatten()
-                .and_then(|l| serde_json::from_slice::<serde_json::Value>(&l).ok())
-                .and_then(|v| v.get("uuid").and_then(|u| u.as_str()).map(str::to_string))
-                .is_some_and(|u| u == *uuid),
-        };
-        if !(same_file && same_line) {
+        if !(same_file && self.remembered_line_intact()) {
             tracing::warn!(session = %self.spec.session, server = %self.spec.server,
                 "transcript changed since the cursor was saved; re-reading it from the start");
             self.cursor.rewind();
         }
+    }
+
+    /// Whether the newest acknowledged line with a uuid is still where the
+    /// cursor remembers it: a transcript rewritten in place, even into a
+    /// longer one, is noticed by this, not by its size.
+    fn remembered_line_intact(&self) -> bool {
+        let c = &self.cursor;
+        let Some(uuid) = &c.last_uuid else {
+            return true;
+        };
+        if c.last_uuid_end.saturating_sub(c.last_uuid_start) > MAX_CHECKED_LINE {
+            // Too costly to re-read on every change; size and identity
+            // checks still apply.
+            return true;
+        }
+        tail::line_at(&self.spec.file, c.last_uuid_start, c.last_uuid_end)
+            .ok()
+            .flatten()
+            .and_then(|l| serde_json::from_slice::<serde_json::Value>(&l).ok())
+            .and_then(|v| v.get("uuid").and_then(|u| u.as_str()).map(str::to_string))
+            .is_some_and(|u| u == *uuid)
     }
 
     /// POST /live until it succeeds (transient failures retried forever).
@@ -418,33 +493,24 @@ impl Worker {
         }
     }
 
-    /// The content shapes this pair's server takes: asked once per server
-    /// (`GET /api/health`; a server without it, like the reference server,
-    /// takes the reference shapes). Unreachable: retried like any request.
-    async fn shapes(&mut self) -> Result<Shapes, Stop> {
-        if let Some(known) = self.ctx.known_shapes(&self.spec.server) {
+    /// What this pair's server takes beyond the reference shapes: asked
+    /// once per server (`GET /api/health`; a server without it, like the
+    /// reference server, takes the reference shapes only). Unreachable:
+    /// retried like any request.
+    async fn features(&mut self) -> Result<Features, Stop> {
+        if let Some(known) = self.ctx.known_features(&self.spec.server) {
             return Ok(known);
         }
-        let shapes = loop {
+        let features = loop {
             match with_shutdown(&mut self.control, self.api.health()).await? {
-                Ok(health) => {
-                    let rich = health
-                        .features
-                        .iter()
-                        .any(|f| f == wire::FEATURE_RICH_TOOL_RESULTS);
-                    break if rich {
-                        Shapes::Rich
-                    } else {
-                        Shapes::Reference
-                    };
-                }
+                Ok(health) => break Features::of(&health.features),
                 Err(e @ ApiError::Unreachable { .. }) => self.backoff(&e).await?,
                 Err(e) if e.status().is_some() && e.is_transient() => self.backoff(&e).await?,
-                Err(_) => break Shapes::Reference,
+                Err(_) => break Features::default(),
             }
         };
-        self.ctx.learn_shapes(&self.spec.server, shapes);
-        Ok(shapes)
+        self.ctx.learn_features(&self.spec.server, features);
+        Ok(features)
     }
 
     /// After an unshare, a `/live` that answers with another session than
@@ -547,6 +613,16 @@ impl Worker {
                 tracing::warn!(session = %self.spec.session, server = %self.spec.server,
                     new_id = %id, "the server session changed; sending the transcript from the start");
             }
+            if self.spec.server_session_id.as_deref() != Some(id.as_str()) {
+                // The share names the session that exists now (an unshare
+                // --delete must delete this one).
+                if let Err(e) =
+                    crate::shared::record_server_session(&self.spec.session, &self.spec.server, &id)
+                {
+                    tracing::warn!(session = %self.spec.session, server = %self.spec.server,
+                        "cannot record the new server session in shared-sessions.json: {e:#}");
+                }
+            }
             self.cursor.rewind();
             self.cursor.server_count = 0;
             self.cursor.title_sent = false;
@@ -584,6 +660,7 @@ impl Worker {
             p.url = Some(url);
             p.state = PairState::Streaming;
             p.last_error = None;
+            p.server_unavailable = false;
         });
     }
 
@@ -597,19 +674,35 @@ impl Worker {
     fn publish_counters(&self) {
         let c = &self.cursor;
         let (sent, skipped, redactions) = (c.messages_sent, c.lines_skipped, c.redactions);
+        let repaired = c.lines_repaired;
         let lag = std::fs::metadata(&self.spec.file)
             .map(|m| m.len().saturating_sub(c.offset))
             .unwrap_or(0);
         self.status(|p| {
             p.messages_sent = sent;
             p.lines_skipped = skipped;
+            p.lines_repaired = repaired;
             p.redactions = redactions;
             p.lag_bytes = lag;
         });
     }
 
+    /// Read the transcript again from its start; a server without uuid
+    /// idempotency is not sent again what it already counts.
+    fn rewind(&mut self) {
+        self.cursor.rewind();
+        if self.live.as_ref().is_some_and(|l| !l.idempotent) {
+            self.skip = self.cursor.server_count.max(0) as u64;
+        }
+    }
+
     /// Read and deliver everything complete in the transcript.
     async fn pump(&mut self) -> Result<(), Stop> {
+        if self.cursor.offset > 0 && !self.remembered_line_intact() {
+            tracing::warn!(session = %self.spec.session, server = %self.spec.server,
+                "the transcript was rewritten; re-reading it from the start");
+            self.rewind();
+        }
         loop {
             let chunk = match tail::read_lines(
                 &self.spec.file,
@@ -626,10 +719,7 @@ impl Worker {
             if chunk.reset {
                 tracing::warn!(session = %self.spec.session, server = %self.spec.server,
                     "the transcript was truncated or replaced; re-reading it from the start");
-                self.cursor.rewind();
-                if self.live.as_ref().is_some_and(|l| !l.idempotent) {
-                    self.skip = self.cursor.server_count.max(0) as u64;
-                }
+                self.rewind();
             }
             if self.cursor.file_id != chunk.id {
                 self.cursor.file_id = chunk.id;
@@ -637,20 +727,113 @@ impl Worker {
             }
             if chunk.lines.is_empty() {
                 self.publish_counters();
+                return self.pump_agents().await;
+            }
+            let Some(redactor) = self.ready_to_send().await? else {
+                return Ok(());
+            };
+            let shapes = self.features().await?.shapes;
+            let items = stream::parse(chunk.lines, shapes, &self.spec.session);
+            self.deliver(items, redactor).await?;
+        }
+    }
+
+    /// New lines are about to be sent: the session is active, the server
+    /// session live. The redactor to send with (None when redaction is
+    /// off for this server); None when nothing may be sent (unshared while
+    /// the rules do not load).
+    async fn ready_to_send(&mut self) -> Result<Option<SendWith>, Stop> {
+        self.last_activity = Instant::now();
+        let redactor = match self.rules_for_sending().await? {
+            Redaction::Off => None,
+            Redaction::On(r) => Some(r),
+            Redaction::Invalid(_) => return Ok(None),
+        };
+        if self.cursor.completed || self.live.is_none() {
+            self.connect().await?;
+        }
+        Ok(Some(redactor))
+    }
+
+    /// Read and deliver what is new in the session's subagent transcripts,
+    /// for a server that takes them.
+    async fn pump_agents(&mut self) -> Result<(), Stop> {
+        if self.live.is_none() && self.cursor.offset == 0 {
+            // The session itself has sent nothing yet.
+            return Ok(());
+        }
+        let features = self.features().await?;
+        if !features.subagents {
+            return Ok(());
+        }
+        self.agent_subs.iter_mut().for_each(|s| {
+            s.ensure_watching();
+        });
+        for (id, path) in self.agents.discover() {
+            if !self.agent_files.contains_key(&id) {
+                let sub = self.ctx.files.subscribe(&path, self.changed.clone());
+                self.agent_files.insert(id.clone(), sub);
+            }
+            let result = self.pump_agent(&id, &path, features.shapes).await;
+            self.source = Source::Main;
+            result?;
+        }
+        Ok(())
+    }
+
+    async fn pump_agent(
+        &mut self,
+        id: &str,
+        path: &std::path::Path,
+        shapes: Shapes,
+    ) -> Result<(), Stop> {
+        loop {
+            let at = self.cursor.agents.get(id).cloned().unwrap_or_default();
+            let chunk = match tail::read_lines(
+                path,
+                at.position(),
+                stream::MAX_BATCH_LINES,
+                stream::MAX_BATCH_BYTES,
+            ) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), "cannot read the subagent transcript: {e}");
+                    return Ok(());
+                }
+            };
+            let entry = self.cursor.agents.entry(id.to_string()).or_default();
+            if chunk.reset {
+                entry.offset = 0;
+                entry.line_no = 0;
+            }
+            entry.file_id = chunk.id;
+            if chunk.lines.is_empty() {
                 return Ok(());
             }
-            self.last_activity = Instant::now();
-            let redactor = match self.rules_for_sending().await? {
-                Redaction::Off => None,
-                Redaction::On(r) => Some(r),
-                // Unshared while the rules do not load: nothing more is sent.
-                Redaction::Invalid(_) => return Ok(()),
-            };
-            if self.cursor.completed || self.live.is_none() {
-                self.connect().await?;
+            if entry.parent_tool_use_id.is_none() && entry.parent_lookups < MAX_PARENT_LOOKUPS {
+                entry.parent_lookups += 1;
+                let (main, agent) = (self.spec.file.clone(), path.to_path_buf());
+                let found = tokio::task::spawn_blocking(move || agents::parent_call(&main, &agent))
+                    .await
+                    .ok()
+                    .flatten();
+                if let Some(entry) = self.cursor.agents.get_mut(id) {
+                    entry.parent_tool_use_id = found;
+                }
             }
-            let shapes = self.shapes().await?;
-            let items = stream::parse(chunk.lines, shapes);
+            let agent = AgentRef {
+                agent_id: id.to_string(),
+                parent_tool_use_id: self
+                    .cursor
+                    .agents
+                    .get(id)
+                    .and_then(|a| a.parent_tool_use_id.clone()),
+            };
+            let Some(redactor) = self.ready_to_send().await? else {
+                return Ok(());
+            };
+            let items = stream::parse_agent(chunk.lines, shapes, &agent, &self.spec.session);
+            self.source = Source::Agent(id.to_string());
             self.deliver(items, redactor).await?;
         }
     }
@@ -720,6 +903,7 @@ impl Worker {
                     self.attempt = 0;
                     self.advance(&items[lo..hi], Some(resp.message_count));
                     self.status(|p| {
+                        p.server_unavailable = false;
                         if p.state == PairState::Retrying {
                             p.state = PairState::Streaming;
                             p.last_error = None;
@@ -753,11 +937,11 @@ impl Worker {
                             let size = serde_json::to_vec(&items[idx[0]].msg)
                                 .map(|v| v.len())
                                 .unwrap_or(0);
-                            if size <= 1024 {
-                                let bad = &mut items[idx[0]];
-                                tracing::warn!(line = bad.line_no, "the server refuses even a minimal message (413); skipped line {}", bad.line_no);
-                                bad.msg = None;
-                                bad.malformed = true;
+                            if size <= MIN_TRUNCATED_BYTES {
+                                // Too small to be too large: a proxy or a
+                                // server in trouble. Wait and retry as for
+                                // 5xx; the line is never skipped.
+                                self.backoff(&e).await?;
                             } else {
                                 self.shrink(&mut items[idx[0]], size / 2);
                             }
@@ -831,6 +1015,11 @@ impl Worker {
             return;
         };
         for item in items {
+            if item.repaired && item.msg.is_some() {
+                self.cursor.lines_repaired += 1;
+                tracing::warn!(session = %self.spec.session, line = item.line_no,
+                    "line {} holds bytes that are not text; sent with U+FFFD in their place", item.line_no);
+            }
             if item.malformed {
                 self.cursor.lines_skipped += 1;
                 if item.msg.is_none() {
@@ -840,7 +1029,7 @@ impl Worker {
             } else if item.msg.is_some() {
                 self.cursor.messages_sent += 1;
             }
-            if let Some(uuid) = &item.uuid {
+            if let (Some(uuid), Source::Main) = (&item.uuid, &self.source) {
                 self.cursor.last_uuid = Some(uuid.clone());
                 self.cursor.last_uuid_start = item.start;
                 self.cursor.last_uuid_end = item.end;
@@ -849,8 +1038,17 @@ impl Worker {
                 self.cursor.touch(path.clone());
             }
         }
-        self.cursor.offset = last.end;
-        self.cursor.line_no = last.line_no;
+        match &self.source {
+            Source::Main => {
+                self.cursor.offset = last.end;
+                self.cursor.line_no = last.line_no;
+            }
+            Source::Agent(id) => {
+                let at = self.cursor.agents.entry(id.clone()).or_default();
+                at.offset = last.end;
+                at.line_no = last.line_no;
+            }
+        }
         if let Some(count) = server_count {
             self.cursor.server_count = count;
         }
@@ -861,13 +1059,19 @@ impl Worker {
     /// Record a transient failure and wait (full jitter) before retrying.
     async fn backoff(&mut self, err: &ApiError) -> Result<(), Stop> {
         self.attempt = self.attempt.saturating_add(1);
-        let delay = stream::backoff(self.attempt);
+        // A server that says when to come back is believed, within bounds.
+        let delay = match err.retry_after() {
+            Some(asked) => asked.clamp(stream::MIN_BACKOFF, MAX_RETRY_AFTER),
+            None => stream::backoff(self.attempt),
+        };
         tracing::warn!(session = %self.spec.session, server = %self.spec.server,
             attempt = self.attempt, "{err}; retrying in {delay:?}");
         let text = err.to_string();
+        let unavailable = err.is_transient();
         self.status(|p| {
             p.state = PairState::Retrying;
             p.last_error = Some(text);
+            p.server_unavailable = unavailable;
         });
         // The lag shown while retrying includes what was written meanwhile.
         self.publish_counters();
@@ -938,6 +1142,7 @@ impl Worker {
                     before = p.state;
                     p.state = PairState::Retrying;
                     p.last_error = Some(shown);
+                    p.server_unavailable = false;
                 });
                 paused_from.get_or_insert(before);
                 self.publish_counters();
@@ -1038,7 +1243,10 @@ impl Worker {
         let diff_at = self.diff_due;
         let changed = self.changed.clone();
         tokio::select! {
-            _ = changed.notified() => Wake::File,
+            _ = changed.notified() => {
+                self.watch_new_dirs();
+                Wake::File
+            }
             _ = tokio::time::sleep(recheck()) => {
                 self.sub.ensure_watching();
                 Wake::File
@@ -1050,11 +1258,18 @@ impl Worker {
         }
     }
 
+    /// A directory that was missing may exist now: watch it.
+    fn watch_new_dirs(&mut self) {
+        if self.sub.ensure_watching() {
+            self.project_sub = None;
+        }
+    }
+
     /// Before streaming starts: wait for a file change or a control change.
     async fn wait_for_file(&mut self) -> Desired {
         let changed = self.changed.clone();
         tokio::select! {
-            _ = changed.notified() => {}
+            _ = changed.notified() => self.watch_new_dirs(),
             _ = tokio::time::sleep(recheck()) => { self.sub.ensure_watching(); }
             r = self.control.changed() => if r.is_err() { return Desired::Shutdown; },
         }

@@ -7,17 +7,22 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use futures_util::StreamExt;
-use serde_json::{json, Map, Value};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
 
 use crate::wire::{
     AppendResponse, CompleteResponse, DiffResponse, ErrorBody, Health, LiveResponse,
     LookupResponse, MessageKind, StoredDiff, CLIENT_ID_HEADER, HARNESS_CLAUDE_CODE, MAX_DIFF_BYTES,
-    MAX_JSON_BYTES,
+    MAX_JSON_BYTES, WRITE_TOKEN_HEADER,
 };
 
+use super::body::{
+    self, count_blocks, is_object, parse_object, raw_elements, raw_string, read_body, BlockCounter,
+    BlocksError, MAX_BLOCKS_PER_MESSAGE, MAX_BLOCKS_PER_REQUEST, MAX_MESSAGES_PER_REQUEST,
+};
 use super::events::{self, LiveEvent, StreamContext};
-use super::json::session_detail;
+use super::json;
 use super::store::{diff_stats, NewMessage, NewSession, Store, StoreError};
 use super::AppState;
 
@@ -26,14 +31,23 @@ use super::AppState;
 pub struct ApiError(pub StatusCode, pub String);
 
 impl ApiError {
-    fn bad(text: impl Into<String>) -> Self {
+    pub(super) fn bad(text: impl Into<String>) -> Self {
         ApiError(StatusCode::BAD_REQUEST, text.into())
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(ErrorBody { error: self.1 })).into_response()
+        let close = self.0 == StatusCode::REQUEST_TIMEOUT;
+        let mut res = (self.0, Json(ErrorBody { error: self.1 })).into_response();
+        if close {
+            // The rest of the body is not read: this connection is done.
+            res.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+        }
+        res
     }
 }
 
@@ -47,12 +61,13 @@ impl From<StoreError> for ApiError {
                 tracing::error!("{text}");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         ApiError(status, e.to_string())
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub type ApiResult<T> = Result<T, ApiError>;
 
 /// Run a store call on the blocking pool.
 async fn blocking<T: Send + 'static>(
@@ -71,25 +86,23 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
-/// Read the whole body, counting the bytes actually received: over `limit`
-/// is 413 whatever Content-Length said.
-async fn read_body(body: Body, limit: usize) -> ApiResult<Bytes> {
-    let too_large = || {
-        ApiError(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("request body is larger than the limit of {limit} bytes"),
-        )
-    };
-    let mut stream = body.into_data_stream();
-    let mut buf = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad(format!("could not read the body: {e}")))?;
-        if buf.len() + chunk.len() > limit {
-            return Err(too_large());
+/// A struct of the named fields of a JSON object body, each kept as its raw
+/// JSON text; other keys are skipped without being kept.
+macro_rules! raw_fields {
+    ($name:ident { $($field:ident),* $(,)? }) => {
+        #[derive(Deserialize, Default)]
+        struct $name<'a> {
+            $(
+                #[serde(borrow)]
+                $field: Option<&'a RawValue>,
+            )*
         }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(Bytes::from(buf))
+    };
+}
+
+/// The whole body within `limit` bytes and the server's body timeout.
+async fn whole_body(state: &AppState, body: Body, limit: usize) -> ApiResult<Bytes> {
+    read_body(body, limit, state.body_timeout, |_| Ok(())).await
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -134,36 +147,78 @@ fn writer(state: &AppState, headers: &HeaderMap) -> ApiResult<String> {
     client_id(headers)
 }
 
-fn parse_object(bytes: &[u8]) -> ApiResult<Map<String, Value>> {
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad(format!("the body is not valid JSON: {e}")))?;
-    match value {
-        Value::Object(map) => Ok(map),
-        _ => Err(ApiError::bad("the body must be a JSON object")),
+/// The client id of a write (or of an owner-only read), proven by its
+/// write token once one is bound to it: the first token a client id
+/// presents is bound to it, and from then on a request for that id without
+/// it is refused. Clients that never present one (the reference client)
+/// are identified by the id alone, as by the reference server.
+async fn authorize(state: &Arc<AppState>, headers: &HeaderMap) -> ApiResult<String> {
+    let client_id = writer(state, headers)?;
+    prove(state, headers, client_id).await
+}
+
+/// `client_id`, once the request proved it (see [`authorize`]).
+async fn prove(state: &Arc<AppState>, headers: &HeaderMap, client_id: String) -> ApiResult<String> {
+    let presented = headers
+        .get(WRITE_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 256)
+        .map(crate::identity::token_hash);
+    let cached = state
+        .bound_tokens
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&client_id)
+        .cloned();
+    let bound = match cached {
+        Some(hash) => Some(hash),
+        None => {
+            let (id, offered, now) = (
+                client_id.clone(),
+                presented.clone(),
+                crate::time::now_rfc3339(),
+            );
+            let hash = blocking(state, move |s| {
+                s.bind_write_token(&id, offered.as_deref(), &now)
+            })
+            .await?;
+            if let Some(h) = &hash {
+                state
+                    .bound_tokens
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(client_id.clone(), h.clone());
+            }
+            hash
+        }
+    };
+    match (bound, presented) {
+        (None, _) => Ok(client_id),
+        (Some(hash), Some(p)) if constant_time_eq(hash.as_bytes(), p.as_bytes()) => Ok(client_id),
+        (Some(_), _) => Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "this client id is bound to a write token that this request did not present: \
+             only the machine that first used the id may act as it (the token is in its \
+             ~/.openctl/identities.json)"
+                .into(),
+        )),
     }
 }
 
-fn opt_string(obj: &Map<String, Value>, field: &str) -> ApiResult<Option<String>> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ApiError::bad(format!("`{field}` must be a string"))),
-    }
+fn opt_string(raw: Option<&RawValue>, field: &str) -> ApiResult<Option<String>> {
+    raw_string(raw).map_err(|()| ApiError::bad(format!("`{field}` must be a string")))
 }
 
 /// A required string of at least one character (the reference server's rule:
 /// a title of only spaces is still a title).
-fn required_string(obj: &Map<String, Value>, field: &str) -> ApiResult<String> {
-    match opt_string(obj, field)? {
+fn required_string(raw: Option<&RawValue>, field: &str) -> ApiResult<String> {
+    match opt_string(raw, field)? {
         Some(s) if !s.is_empty() => Ok(s),
         _ => Err(ApiError::bad(format!(
             "`{field}` is required and must be a non-empty string"
         ))),
     }
-}
-
-fn json_response(body: String) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// A host we are willing to put into a URL: a plain `host[:port]`.
@@ -196,47 +251,77 @@ fn session_url(state: &AppState, headers: &HeaderMap, id: &str) -> String {
     format!("{}/sessions/{id}", base_url(state, headers))
 }
 
-pub async fn health() -> Json<Health> {
-    Json(Health {
+/// 200 `{"status": "ok", ...}` while writes can be stored; else 503 with
+/// `"status": "unavailable"`, `"storage": "unavailable"` and the reason in
+/// `"error"`, so a load balancer stops sending traffic here.
+pub async fn health(State(state): State<Arc<AppState>>) -> Response {
+    let health = Health {
         status: "ok".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         features: vec![
             crate::wire::FEATURE_KINDS.into(),
             crate::wire::FEATURE_RICH_TOOL_RESULTS.into(),
+            crate::wire::FEATURE_SUBAGENTS.into(),
         ],
-    })
+    };
+    match blocking(&state, |s| s.check()).await {
+        Ok(()) => Json(health).into_response(),
+        Err(ApiError(status, error)) => (
+            status,
+            Json(json!({
+                "status": "unavailable",
+                "version": health.version,
+                "features": health.features,
+                "storage": "unavailable",
+                "error": error,
+            })),
+        )
+            .into_response(),
+    }
 }
+
+raw_fields!(LiveIn {
+    title,
+    harness_session_id,
+    claude_session_id,
+    harness,
+    project_path,
+    model,
+    repo_url,
+    interactive
+});
 
 pub async fn live(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<LiveResponse>> {
-    let client_id = writer(&state, &headers)?;
-    let obj = parse_object(&read_body(body, MAX_JSON_BYTES).await?)?;
-    let title = required_string(&obj, "title")?;
-    let harness_session_id = match opt_string(&obj, "harness_session_id")? {
+    let client_id = authorize(&state, &headers).await?;
+    let bytes = whole_body(&state, body, MAX_JSON_BYTES).await?;
+    let obj: LiveIn = parse_object(&bytes)?;
+    let title = required_string(obj.title, "title")?;
+    let harness_session_id = match opt_string(obj.harness_session_id, "harness_session_id")? {
         Some(s) => Some(s),
-        None => opt_string(&obj, "claude_session_id")?,
+        None => opt_string(obj.claude_session_id, "claude_session_id")?,
     }
     .filter(|s| !s.trim().is_empty())
     .ok_or_else(|| {
         ApiError::bad("`harness_session_id` (or `claude_session_id`) is required and must be a non-empty string")
     })?;
-    let harness = opt_string(&obj, "harness")?.unwrap_or_else(|| HARNESS_CLAUDE_CODE.into());
-    let interactive = match obj.get("interactive") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(ApiError::bad("`interactive` must be a boolean")),
+    let harness = opt_string(obj.harness, "harness")?.unwrap_or_else(|| HARNESS_CLAUDE_CODE.into());
+    let interactive = match obj.interactive.map(|r| serde_json::from_str(r.get())) {
+        None => false,
+        Some(Ok(b)) => b,
+        Some(Err(_)) => return Err(ApiError::bad("`interactive` must be a boolean")),
     };
     let new = NewSession {
         client_id,
         title,
         harness,
         harness_session_id,
-        project_path: opt_string(&obj, "project_path")?,
-        model: opt_string(&obj, "model")?,
-        repo_url: opt_string(&obj, "repo_url")?,
+        project_path: opt_string(obj.project_path, "project_path")?,
+        model: opt_string(obj.model, "model")?,
+        repo_url: opt_string(obj.repo_url, "repo_url")?,
         interactive,
     };
     let now = crate::time::now_rfc3339();
@@ -260,14 +345,28 @@ pub async fn live(
     }))
 }
 
-/// Validate one message of an append batch.
-fn parse_message(i: usize, value: &Value) -> ApiResult<NewMessage> {
-    let Value::Object(obj) = value else {
-        return Err(ApiError::bad(format!("`messages[{i}]` must be an object")));
-    };
+raw_fields!(AppendIn { messages });
+
+raw_fields!(MessageIn {
+    role,
+    content_blocks,
+    timestamp,
+    uuid,
+    kind,
+    agent_id,
+    parent_tool_use_id
+});
+
+/// Validate one message of an append batch; `blocks` counts the content
+/// blocks of the batch so far.
+fn parse_message(i: usize, raw: &RawValue, blocks: &mut usize) -> ApiResult<NewMessage> {
     let field = |name: &str| format!("messages[{i}].{name}");
-    let role = match obj.get("role") {
-        Some(Value::String(r)) if r == "user" || r == "assistant" => r.clone(),
+    let obj: MessageIn = Some(raw)
+        .filter(|r| is_object(r))
+        .and_then(|r| serde_json::from_str(r.get()).ok())
+        .ok_or_else(|| ApiError::bad(format!("`messages[{i}]` must be an object")))?;
+    let role = match raw_string(obj.role) {
+        Ok(Some(r)) if r == "user" || r == "assistant" => r,
         _ => {
             return Err(ApiError::bad(format!(
                 "`{}` is required and must be \"user\" or \"assistant\"",
@@ -275,38 +374,47 @@ fn parse_message(i: usize, value: &Value) -> ApiResult<NewMessage> {
             )))
         }
     };
-    let blocks = match obj.get("content_blocks") {
-        Some(Value::Array(blocks)) => blocks,
-        _ => {
+    let not_array = || {
+        ApiError::bad(format!(
+            "`{}` is required and must be an array",
+            field("content_blocks")
+        ))
+    };
+    let content = obj.content_blocks.ok_or_else(not_array)?;
+    match count_blocks(content, MAX_BLOCKS_PER_MESSAGE) {
+        Ok(n) => *blocks += n,
+        Err(BlocksError::NotArray) => return Err(not_array()),
+        Err(BlocksError::NotObject(j)) => {
             return Err(ApiError::bad(format!(
-                "`{}` is required and must be an array",
+                "`{}[{j}]` must be an object",
                 field("content_blocks")
             )))
         }
-    };
-    if let Some(j) = blocks.iter().position(|b| !b.is_object()) {
-        return Err(ApiError::bad(format!(
-            "`{}[{j}]` must be an object",
-            field("content_blocks")
-        )));
+        Err(BlocksError::TooMany) => return Err(body::too_many_blocks_in_message(i)),
     }
-    let opt = |name: &str| match obj.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.len() <= 256 => Ok(Some(s.clone())),
-        Some(_) => Err(ApiError::bad(format!(
+    if *blocks > MAX_BLOCKS_PER_REQUEST {
+        return Err(body::too_many_blocks_in_request());
+    }
+    let opt = |raw: Option<&RawValue>, name: &str| match raw_string(raw) {
+        Ok(s) if s.as_ref().is_none_or(|s| s.len() <= 256) => Ok(s),
+        _ => Err(ApiError::bad(format!(
             "`{}` must be a string of at most 256 bytes",
             field(name)
         ))),
     };
     Ok(NewMessage {
         role,
-        content_blocks: serde_json::to_string(blocks)
+        content_blocks: body::compact(content)
             .map_err(|e| ApiError::bad(format!("`{}`: {e}", field("content_blocks"))))?,
-        timestamp: opt("timestamp")?,
-        uuid: opt("uuid")?,
+        timestamp: opt(obj.timestamp, "timestamp")?,
+        uuid: opt(obj.uuid, "uuid")?,
         // A kind this server does not know (a newer client) is stored as
         // none rather than failing the batch.
-        kind: opt("kind")?.as_deref().and_then(MessageKind::parse),
+        kind: opt(obj.kind, "kind")?
+            .as_deref()
+            .and_then(MessageKind::parse),
+        agent_id: opt(obj.agent_id, "agent_id")?,
+        parent_tool_use_id: opt(obj.parent_tool_use_id, "parent_tool_use_id")?,
     })
 }
 
@@ -316,21 +424,34 @@ pub async fn append(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<AppendResponse>> {
-    let client_id = writer(&state, &headers)?;
-    let obj = parse_object(&read_body(body, MAX_JSON_BYTES).await?)?;
-    let messages = match obj.get("messages") {
-        Some(Value::Array(m)) if !m.is_empty() => m,
+    let client_id = authorize(&state, &headers).await?;
+    // Blocks are counted while the body arrives: one of many tiny blocks is
+    // refused without being kept.
+    let mut counter = BlockCounter::default();
+    let bytes = read_body(body, MAX_JSON_BYTES, state.body_timeout, |chunk| {
+        counter.feed(chunk)
+    })
+    .await?;
+    let obj: AppendIn = parse_object(&bytes)?;
+    let messages = match obj
+        .messages
+        .map(|m| raw_elements(m, MAX_MESSAGES_PER_REQUEST))
+    {
+        Some(Ok(Some(m))) if !m.is_empty() => m,
+        Some(Err(())) => return Err(body::too_many_messages()),
         _ => {
             return Err(ApiError::bad(
                 "`messages` is required and must be a non-empty array",
             ))
         }
     };
+    let mut blocks = 0;
     let messages = messages
         .iter()
         .enumerate()
-        .map(|(i, m)| parse_message(i, m))
+        .map(|(i, m)| parse_message(i, m, &mut blocks))
         .collect::<ApiResult<Vec<_>>>()?;
+    drop(bytes);
     let now = crate::time::now_rfc3339();
     let sid = id.clone();
     let out = blocking(&state, move |s| s.append(&sid, &client_id, messages, &now)).await?;
@@ -369,8 +490,8 @@ pub async fn put_diff(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<DiffResponse>> {
-    let client_id = writer(&state, &headers)?;
-    let bytes = read_body(body, MAX_DIFF_BYTES).await?;
+    let client_id = authorize(&state, &headers).await?;
+    let bytes = whole_body(&state, body, MAX_DIFF_BYTES).await?;
     let diff = stored_diff(String::from_utf8_lossy(&bytes).into_owned());
     let sid = id.clone();
     let (_, diff) = blocking(&state, move |s| s.put_diff(&sid, &client_id, diff)).await?;
@@ -395,21 +516,27 @@ fn seconds_between(start: &str, end: Option<&str>) -> i64 {
         .unwrap_or(0)
 }
 
+raw_fields!(CompleteIn {
+    final_diff,
+    summary
+});
+
 pub async fn complete(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<CompleteResponse>> {
-    let client_id = writer(&state, &headers)?;
-    let bytes = read_body(body, MAX_DIFF_BYTES).await?;
-    let obj = if bytes.iter().all(u8::is_ascii_whitespace) {
-        Map::new()
+    let client_id = authorize(&state, &headers).await?;
+    let bytes = whole_body(&state, body, MAX_DIFF_BYTES).await?;
+    let obj: CompleteIn = if bytes.iter().all(u8::is_ascii_whitespace) {
+        CompleteIn::default()
     } else {
         parse_object(&bytes)?
     };
-    let final_diff = opt_string(&obj, "final_diff")?.map(stored_diff);
-    let summary = opt_string(&obj, "summary")?;
+    let final_diff = opt_string(obj.final_diff, "final_diff")?.map(stored_diff);
+    let summary = opt_string(obj.summary, "summary")?;
+    drop(bytes);
     let now = crate::time::now_rfc3339();
     let sid = id.clone();
     let out = blocking(&state, move |s| {
@@ -435,16 +562,19 @@ pub async fn complete(
     Ok(Json(response))
 }
 
+raw_fields!(PatchIn { title, description });
+
 pub async fn patch(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<Value>> {
-    let client_id = writer(&state, &headers)?;
-    let obj = parse_object(&read_body(body, MAX_JSON_BYTES).await?)?;
-    let title = opt_string(&obj, "title")?;
-    let description = opt_string(&obj, "description")?;
+    let client_id = authorize(&state, &headers).await?;
+    let bytes = whole_body(&state, body, MAX_JSON_BYTES).await?;
+    let obj: PatchIn = parse_object(&bytes)?;
+    let title = opt_string(obj.title, "title")?;
+    let description = opt_string(obj.description, "description")?;
     if title.is_none() && description.is_none() {
         return Err(ApiError::bad("`title` or `description` is required"));
     }
@@ -475,7 +605,7 @@ pub async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    let client_id = writer(&state, &headers)?;
+    let client_id = authorize(&state, &headers).await?;
     blocking(&state, move |s| s.delete(&id, &client_id)).await?;
     Ok(Json(json!({"success": true})))
 }
@@ -491,7 +621,7 @@ pub async fn lookup(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<LookupResponse>> {
-    let client_id = client_id(&headers)?;
+    let client_id = prove(&state, &headers, client_id(&headers)?).await?;
     let harness_session_id = query_param(query.as_deref(), "claude_session_id")
         .or_else(|| query_param(query.as_deref(), "harness_session_id"))
         .filter(|s| !s.is_empty())
@@ -512,12 +642,13 @@ pub async fn detail(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let (session, messages, diff) = blocking(&state, move |s| s.detail(&id)).await?;
-    Ok(json_response(session_detail(
-        &session,
-        &messages,
-        diff.as_ref(),
-    )))
+    let session = blocking(&state, move |s| s.session(&id)).await?;
+    let body = json::session_detail_stream(state.store.clone(), &session);
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(body),
+    )
+        .into_response())
 }
 
 /// Where a viewer's stream starts: `Last-Event-ID` + 1 (a browser's

@@ -22,8 +22,8 @@ use crate::wire::{SessionInfo, StoredDiff};
 
 /// Events buffered per session before a receiver counts as lagging.
 const CHANNEL_CAPACITY: usize = 1024;
-/// Messages read from the database per replay query.
-const REPLAY_PAGE: i64 = 500;
+/// Content bytes of the messages read from the database per replay query.
+const REPLAY_PAGE_BYTES: usize = 1024 * 1024;
 
 /// One live change of a session.
 #[derive(Debug, Clone)]
@@ -179,9 +179,11 @@ async fn replay(ctx: &StreamContext, tx: &mpsc::Sender<Event>, mut next: i64) ->
     loop {
         let store = ctx.store.clone();
         let id = ctx.session_id.clone();
-        let page = tokio::task::spawn_blocking(move || store.messages(&id, next, REPLAY_PAGE))
-            .await
-            .ok()?;
+        let page = tokio::task::spawn_blocking(move || {
+            store.messages_page(&id, next, i64::MAX, REPLAY_PAGE_BYTES)
+        })
+        .await
+        .ok()?;
         let page = match page {
             Ok(p) => p,
             Err(e) => {
@@ -189,13 +191,12 @@ async fn replay(ctx: &StreamContext, tx: &mpsc::Sender<Event>, mut next: i64) ->
                 return None;
             }
         };
-        let n = page.len() as i64;
+        if page.is_empty() {
+            return Some(next);
+        }
         for m in &page {
             tx.send(message_event(ctx, m)).await.ok()?;
             next = m.message_index + 1;
-        }
-        if n < REPLAY_PAGE {
-            return Some(next);
         }
     }
 }
@@ -299,23 +300,11 @@ async fn feed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::store::{NewSession, SqliteStore};
 
     #[tokio::test]
     async fn a_session_channel_is_dropped_with_its_last_viewer() {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("db")).unwrap());
-        let new = NewSession {
-            client_id: "c".into(),
-            title: "t".into(),
-            harness: "claude-code".into(),
-            harness_session_id: "h".into(),
-            project_path: None,
-            model: None,
-            repo_url: None,
-            interactive: false,
-        };
-        let id = store.live(new, "2026-01-01T00:00:00Z").unwrap().session.id;
+        let (store, id) = crate::server::store::test_store(dir.path());
         let hub = Arc::new(Hub::default());
         let (_stop_tx, stop_rx) = watch::channel(false);
         let viewer = || {

@@ -5,6 +5,8 @@
 //! listener and shutdown future; `openctl server` calls [`run`].
 
 mod api;
+mod body;
+mod conn;
 mod events;
 mod highlight;
 mod json;
@@ -28,6 +30,7 @@ use axum::Router;
 use tokio::sync::watch;
 
 use crate::error::CliError;
+pub use conn::Limits;
 use store::{SqliteStore, Store};
 
 /// Content-Security-Policy of every response: only our own scripts, styles
@@ -48,6 +51,8 @@ pub struct ServerOptions {
     pub token: Option<String>,
     /// Interval of keep-alive comments on event streams.
     pub keep_alive: Duration,
+    /// Connections at once and their timeouts.
+    pub limits: Limits,
 }
 
 impl ServerOptions {
@@ -57,6 +62,7 @@ impl ServerOptions {
             public_url: None,
             token: None,
             keep_alive: Duration::from_secs(15),
+            limits: Limits::default(),
         }
     }
 }
@@ -68,9 +74,13 @@ pub(crate) struct AppState {
     public_url: Option<String>,
     token: Option<String>,
     keep_alive: Duration,
+    /// How long a request body may take (`body::read_body`).
+    body_timeout: Duration,
     shutdown: watch::Receiver<bool>,
     /// `host:port` we listen on, for URLs when a request has no usable Host.
     local_host: String,
+    /// Write-token hashes bound to client ids (bindings never change).
+    bound_tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 /// Open the database, creating its directory (0700) when needed.
@@ -204,22 +214,22 @@ pub async fn serve_store(
         public_url: opts.public_url.clone(),
         token: opts.token.clone().filter(|t| !t.is_empty()),
         keep_alive: opts.keep_alive,
+        body_timeout: opts.limits.body_timeout,
         shutdown: stop_rx,
         local_host: local.to_string(),
+        bound_tokens: Default::default(),
     });
     let app = router(state);
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            // Event streams never end by themselves: tell them to.
-            let _ = stop_tx.send(true);
-        })
-        .await
-        .context("serving HTTP");
+    conn::serve(listener, app, opts.limits, async move {
+        shutdown.await;
+        // Event streams never end by themselves: tell them to.
+        let _ = stop_tx.send(true);
+    })
+    .await;
     tokio::task::spawn_blocking(move || store.close())
         .await
         .context("closing the database")?;
-    result
+    Ok(())
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -251,6 +261,7 @@ pub struct RunOptions {
     pub db_path: PathBuf,
     pub public_url: Option<String>,
     pub token: Option<String>,
+    pub limits: Limits,
 }
 
 /// Blocking: open the database, bind, print `Listening on http://ADDR` to
@@ -261,6 +272,15 @@ pub fn run(opts: RunOptions) -> Result<()> {
         .as_deref()
         .map(crate::server_url::normalize)
         .transpose()?;
+    // Problems the server meets while it runs (storage gone, accept
+    // errors) go to stderr; OPENCTL_LOG sets the level.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OPENCTL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .try_init();
     let store: Arc<dyn Store> = Arc::new(open_store(&opts.db_path)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -277,6 +297,7 @@ pub fn run(opts: RunOptions) -> Result<()> {
             public_url,
             token: opts.token,
             keep_alive: Duration::from_secs(15),
+            limits: opts.limits,
         };
         eprintln!("openctl server {}", env!("CARGO_PKG_VERSION"));
         eprintln!("Database: {}", opts.db_path.display());

@@ -6,7 +6,8 @@
 //! The trait is synchronous: routes call it from `spawn_blocking`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
 
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
@@ -24,6 +25,9 @@ pub enum StoreError {
     NotLive,
     /// The backend failed (500); the text says what.
     Backend(String),
+    /// Nothing can be stored any more, e.g. the database file was deleted
+    /// under the server (503: clients retry); the text says why.
+    Unavailable(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -38,7 +42,7 @@ impl std::fmt::Display for StoreError {
             StoreError::NotFound => f.write_str("session not found"),
             StoreError::Forbidden => f.write_str("this session belongs to another client"),
             StoreError::NotLive => f.write_str("session is not live"),
-            StoreError::Backend(e) => f.write_str(e),
+            StoreError::Backend(e) | StoreError::Unavailable(e) => f.write_str(e),
         }
     }
 }
@@ -75,6 +79,8 @@ pub struct NewMessage {
     pub timestamp: Option<String>,
     pub uuid: Option<String>,
     pub kind: Option<MessageKind>,
+    pub agent_id: Option<String>,
+    pub parent_tool_use_id: Option<String>,
 }
 
 /// A stored message with its content kept as JSON text, so pages and event
@@ -87,6 +93,8 @@ pub struct RawMessage {
     pub timestamp: Option<String>,
     pub uuid: Option<String>,
     pub kind: Option<MessageKind>,
+    pub agent_id: Option<String>,
+    pub parent_tool_use_id: Option<String>,
 }
 
 /// Result of an append: what was new (in order) and the session's totals.
@@ -160,8 +168,50 @@ pub trait Store: Send + Sync {
     fn diff(&self, id: &str) -> StoreResult<Option<StoredDiff>>;
     /// Session, all messages and diff, read from one consistent snapshot.
     fn detail(&self, id: &str) -> StoreResult<(SessionInfo, Vec<RawMessage>, Option<StoredDiff>)>;
+    /// The hash of the write token bound to `client_id`; when none is and
+    /// `presented` is given, `presented` is bound first (trust on first
+    /// use). None: this client id proves nothing (no token was ever
+    /// presented for it).
+    fn bind_write_token(
+        &self,
+        client_id: &str,
+        presented: Option<&str>,
+        now: &str,
+    ) -> StoreResult<Option<String>>;
+    /// Messages with `from <= message_index < until`, in order: as many as
+    /// fit in about `max_bytes` of content (at least one), so a reader of a
+    /// huge session holds one page at a time.
+    fn messages_page(
+        &self,
+        id: &str,
+        from: i64,
+        until: i64,
+        max_bytes: usize,
+    ) -> StoreResult<Vec<RawMessage>>;
+    /// Whether writes can still be stored (`Unavailable` says why not).
+    fn check(&self) -> StoreResult<()> {
+        Ok(())
+    }
     /// Close every connection (the server calls it once after shutdown).
     fn close(&self);
+}
+
+/// A store in `dir` with one live session of client "c": (store, its id).
+#[cfg(test)]
+pub fn test_store(dir: &Path) -> (std::sync::Arc<dyn Store>, String) {
+    let store = std::sync::Arc::new(SqliteStore::open(&dir.join("db")).expect("open"));
+    let new = NewSession {
+        client_id: "c".into(),
+        title: "t \"quoted\" ☃".into(),
+        harness: "claude-code".into(),
+        harness_session_id: "h".into(),
+        project_path: Some("/p".into()),
+        model: None,
+        repo_url: None,
+        interactive: false,
+    };
+    let id = store.live(new, "2026-01-01T00:00:00Z").expect("live");
+    (store, id.session.id)
 }
 
 /// Schema migrations, applied in order; `PRAGMA user_version` is the number
@@ -208,6 +258,15 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 2: what each message is (wire `kind`); NULL for older rows.
     "ALTER TABLE messages ADD COLUMN kind TEXT;",
+    // 3: messages of subagents and the call that started each.
+    "ALTER TABLE messages ADD COLUMN agent_id TEXT;
+     ALTER TABLE messages ADD COLUMN parent_tool_use_id TEXT;",
+    // 4: the write token each client id is bound to (its SHA-256).
+    "CREATE TABLE client_tokens (
+        client_id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );",
 ];
 
 const SESSION_COLUMNS: &str = "id, title, description, status, harness, harness_session_id, \
@@ -216,13 +275,65 @@ const SESSION_COLUMNS: &str = "id, title, description, status, harness, harness_
 
 /// Readers kept open for reuse.
 const READER_POOL: usize = 4;
+/// Reader connections open at once (each holds file descriptors and a page
+/// cache): more concurrent reads wait for one.
+const MAX_READERS: usize = 16;
+/// Page cache of a reader connection, KiB (SQLite's default is 2,000).
+const READER_CACHE_KIB: i64 = 256;
+/// Rows of one `messages_page` at most, whatever their size.
+const MAX_PAGE_ROWS: i64 = 2048;
 
 /// The SQLite store.
 pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Option<Connection>>,
-    readers: Mutex<Vec<Connection>>,
-    closed: std::sync::atomic::AtomicBool,
+    readers: Mutex<Readers>,
+    reader_freed: Condvar,
+    closed: AtomicBool,
+    /// The files we opened (the database and its WAL), to notice when
+    /// they are deleted or replaced under us.
+    files: Vec<(PathBuf, FileId)>,
+    /// Whether the last check found them gone (to log the change once).
+    gone: AtomicBool,
+}
+
+#[derive(Default)]
+struct Readers {
+    idle: Vec<Connection>,
+    /// Reader connections that exist, idle or in use.
+    open: usize,
+}
+
+/// What identifies a file: a path deleted and created again, or replaced
+/// by a rename, is another file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+fn file_id(path: &Path) -> std::io::Result<FileId> {
+    let meta = std::fs::metadata(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Ok(FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        Ok(FileId { dev: 0, ino: 0 })
+    }
+}
+
+/// The WAL file SQLite keeps beside `db`.
+fn wal_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_os_string();
+    name.push("-wal");
+    PathBuf::from(name)
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -273,15 +384,69 @@ impl SqliteStore {
         let mut conn = conn;
         migrate(&mut conn)
             .with_context(|| format!("cannot set up database {} ({hint})", path.display()))?;
+        // The WAL exists once the database was written (the migrations
+        // did); it stays while our writer connection is open.
+        let files = [path.to_path_buf(), wal_path(path)]
+            .into_iter()
+            .filter_map(|p| file_id(&p).ok().map(|id| (p, id)))
+            .collect();
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(Some(conn)),
-            readers: Mutex::new(Vec::new()),
-            closed: std::sync::atomic::AtomicBool::new(false),
+            readers: Mutex::new(Readers::default()),
+            reader_freed: Condvar::new(),
+            closed: AtomicBool::new(false),
+            files,
+            gone: AtomicBool::new(false),
         })
     }
 
+    /// `Unavailable` when a file we opened was deleted or replaced: SQLite
+    /// keeps writing into the open (deleted) file, so every write would
+    /// answer "stored" and be lost.
+    fn check_files(&self) -> StoreResult<()> {
+        let problem = self
+            .files
+            .iter()
+            .find_map(|(path, id)| match file_id(path) {
+                Ok(now) if now == *id => None,
+                Ok(_) => Some(format!("{} was replaced by another file", path.display())),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Some(format!("{} was deleted", path.display()))
+                }
+                Err(e) => Some(format!("{} cannot be checked: {e}", path.display())),
+            });
+        let was_gone = self.gone.swap(problem.is_some(), Ordering::SeqCst);
+        match problem {
+            None => {
+                if was_gone {
+                    tracing::warn!("the database files are back; storing again");
+                }
+                Ok(())
+            }
+            Some(what) => {
+                let text = format!(
+                    "storage is unavailable: the database file {what} while the server was \
+                     running, so nothing can be stored; restart `openctl server`"
+                );
+                if !was_gone {
+                    tracing::error!("{text}");
+                }
+                Err(StoreError::Unavailable(text))
+            }
+        }
+    }
+
+    /// A failed database call is `Unavailable` when the files are gone.
+    fn explain(&self, e: StoreError) -> StoreError {
+        match e {
+            StoreError::Backend(_) => self.check_files().err().unwrap_or(e),
+            e => e,
+        }
+    }
+
     fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
+        self.check_files()?;
         let mut guard = self
             .writer
             .lock()
@@ -289,35 +454,67 @@ impl SqliteStore {
         let conn = guard
             .as_mut()
             .ok_or_else(|| StoreError::Backend("database is closed".into()))?;
-        let tx = conn.transaction()?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        let run = || -> StoreResult<T> {
+            let tx = conn.transaction()?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        };
+        run().map_err(|e| self.explain(e))
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
-        if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+        if self.closed.load(Ordering::SeqCst) {
             return Err(StoreError::Backend("database is closed".into()));
         }
-        let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
-        let conn = match pooled {
-            Some(c) => c,
-            None => {
-                let c = Connection::open_with_flags(
-                    &self.path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                configure(&c)?;
-                c
-            }
-        };
-        let out = f(&conn);
-        if let Ok(mut pool) = self.readers.lock() {
-            if pool.len() < READER_POOL && !self.closed.load(std::sync::atomic::Ordering::SeqCst) {
-                pool.push(conn);
-            }
+        self.check_files()?;
+        let conn = self.reader()?;
+        let out = f(&conn).map_err(|e| self.explain(e));
+        let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.idle.len() < READER_POOL && !self.closed.load(Ordering::SeqCst) {
+            pool.idle.push(conn);
+        } else {
+            pool.open -= 1;
         }
+        drop(pool);
+        self.reader_freed.notify_one();
         out
+    }
+
+    /// A reader connection: a pooled one, a new one while fewer than
+    /// MAX_READERS exist, else the next one released.
+    fn reader(&self) -> StoreResult<Connection> {
+        let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(c) = pool.idle.pop() {
+                return Ok(c);
+            }
+            if pool.open < MAX_READERS {
+                pool.open += 1;
+                break;
+            }
+            pool = self
+                .reader_freed
+                .wait(pool)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        drop(pool);
+        let opened = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .and_then(|c| {
+            configure(&c)?;
+            // Reads go through the OS page cache; a small cache per reader
+            // keeps many concurrent reads of large sessions small.
+            c.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
+            Ok(c)
+        });
+        opened.map_err(|e| {
+            self.readers.lock().unwrap_or_else(|p| p.into_inner()).open -= 1;
+            self.reader_freed.notify_one();
+            self.explain(e.into())
+        })
     }
 }
 
@@ -476,8 +673,8 @@ impl Store for SqliteStore {
             let mut last_uuid = None;
             {
                 let mut insert = tx.prepare_cached(
-                    "INSERT OR IGNORE INTO messages (session_id, message_index, role, content_blocks, timestamp, uuid, kind)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT OR IGNORE INTO messages (session_id, message_index, role, content_blocks, timestamp, uuid, kind, agent_id, parent_tool_use_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )?;
                 for m in messages {
                     let changed = insert.execute(params![
@@ -487,7 +684,9 @@ impl Store for SqliteStore {
                         m.content_blocks,
                         m.timestamp,
                         m.uuid,
-                        m.kind.map(MessageKind::as_str)
+                        m.kind.map(MessageKind::as_str),
+                        m.agent_id,
+                        m.parent_tool_use_id
                     ])?;
                     if changed == 0 {
                         continue;
@@ -502,6 +701,8 @@ impl Store for SqliteStore {
                         timestamp: m.timestamp,
                         uuid: m.uuid,
                         kind: m.kind,
+                        agent_id: m.agent_id,
+                        parent_tool_use_id: m.parent_tool_use_id,
                     });
                     next += 1;
                 }
@@ -597,6 +798,33 @@ impl Store for SqliteStore {
         })
     }
 
+    fn bind_write_token(
+        &self,
+        client_id: &str,
+        presented: Option<&str>,
+        now: &str,
+    ) -> StoreResult<Option<String>> {
+        let bound = |conn: &Connection| -> StoreResult<Option<String>> {
+            Ok(conn
+                .prepare_cached("SELECT token_hash FROM client_tokens WHERE client_id = ?1")?
+                .query_row(params![client_id], |r| r.get(0))
+                .optional()?)
+        };
+        if let Some(hash) = self.read(bound)? {
+            return Ok(Some(hash));
+        }
+        let Some(presented) = presented else {
+            return Ok(None);
+        };
+        self.write(|tx| {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO client_tokens (client_id, token_hash, created_at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![client_id, presented, now])?;
+            bound(tx)
+        })
+    }
+
     fn lookup(
         &self,
         harness: &str,
@@ -643,10 +871,43 @@ impl Store for SqliteStore {
         })
     }
 
+    fn messages_page(
+        &self,
+        id: &str,
+        from: i64,
+        until: i64,
+        max_bytes: usize,
+    ) -> StoreResult<Vec<RawMessage>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT message_index, role, content_blocks, timestamp, uuid, kind, agent_id, parent_tool_use_id FROM messages
+                 WHERE session_id = ?1 AND message_index >= ?2 AND message_index < ?3
+                 ORDER BY message_index LIMIT ?4",
+            )?;
+            let mut rows = stmt.query(params![id, from, until, MAX_PAGE_ROWS])?;
+            let mut page = Vec::new();
+            let mut bytes = 0;
+            while let Some(row) = rows.next()? {
+                let m = raw_message(row)?;
+                bytes += m.content_blocks.len();
+                page.push(m);
+                if bytes >= max_bytes {
+                    break;
+                }
+            }
+            Ok(page)
+        })
+    }
+
+    fn check(&self) -> StoreResult<()> {
+        self.check_files()
+    }
+
     fn close(&self) {
-        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.closed.store(true, Ordering::SeqCst);
         if let Ok(mut pool) = self.readers.lock() {
-            pool.clear();
+            pool.open -= pool.idle.len();
+            pool.idle.clear();
         }
         if let Ok(mut writer) = self.writer.lock() {
             if let Some(conn) = writer.take() {
@@ -666,23 +927,29 @@ fn read_messages(
     limit: i64,
 ) -> StoreResult<Vec<RawMessage>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT message_index, role, content_blocks, timestamp, uuid, kind FROM messages
+        "SELECT message_index, role, content_blocks, timestamp, uuid, kind, agent_id, parent_tool_use_id FROM messages
                  WHERE session_id = ?1 AND message_index >= ?2 ORDER BY message_index LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![id, from, limit], |r| {
-        Ok(RawMessage {
-            message_index: r.get(0)?,
-            role: r.get(1)?,
-            content_blocks: r.get(2)?,
-            timestamp: r.get(3)?,
-            uuid: r.get(4)?,
-            kind: r
-                .get::<_, Option<String>>(5)?
-                .as_deref()
-                .and_then(MessageKind::parse),
-        })
-    })?;
+    let rows = stmt.query_map(params![id, from, limit], raw_message)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// A row of `SELECT message_index, role, content_blocks, timestamp, uuid,
+/// kind, agent_id, parent_tool_use_id`.
+fn raw_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawMessage> {
+    Ok(RawMessage {
+        message_index: r.get(0)?,
+        role: r.get(1)?,
+        content_blocks: r.get(2)?,
+        timestamp: r.get(3)?,
+        uuid: r.get(4)?,
+        kind: r
+            .get::<_, Option<String>>(5)?
+            .as_deref()
+            .and_then(MessageKind::parse),
+        agent_id: r.get(6)?,
+        parent_tool_use_id: r.get(7)?,
+    })
 }
 
 fn read_diff(conn: &Connection, id: &str) -> StoreResult<Option<StoredDiff>> {

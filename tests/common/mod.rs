@@ -10,11 +10,290 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_openctl");
 
-/// The real Claude Code transcripts kept for tests.
+/// One of our own Claude Code transcripts, `tests/fixtures/claude-code/<name>`
+/// (what each exercises: the README.md there).
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/claude-code")
-        .join(name)
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/claude-code")
+        .join(name);
+    assert!(
+        path.is_file(),
+        "fixture {} is missing: it is committed with the tests (tests/fixtures/claude-code/README.md)",
+        path.display()
+    );
+    path
+}
+
+/// The variable naming the directory of the real Claude Code transcripts
+/// (third-party files, never committed) for the `#[ignore]`d tests of
+/// `real_transcripts.rs`.
+pub const REAL_TRANSCRIPTS_VAR: &str = "OPENCTL_REAL_TRANSCRIPTS";
+
+/// A real Claude Code transcript from `$OPENCTL_REAL_TRANSCRIPTS/<name>`;
+/// panics saying which path it looked for and how to provide it.
+pub fn real_transcript(name: &str) -> PathBuf {
+    let how = format!(
+        "set {REAL_TRANSCRIPTS_VAR}=<dir with the real Claude Code transcripts>, \
+         as .ci/run does with ../shared/fixtures/claude-code"
+    );
+    let dir = match std::env::var_os(REAL_TRANSCRIPTS_VAR) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => panic!(
+            "{REAL_TRANSCRIPTS_VAR} is not set: looked for ${REAL_TRANSCRIPTS_VAR}/{name}; {how}"
+        ),
+    };
+    let dir = std::path::absolute(&dir).unwrap_or(dir);
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "real transcript {} is missing ({REAL_TRANSCRIPTS_VAR}={}); {how}",
+        path.display(),
+        dir.display()
+    );
+    path
+}
+
+/// A file's bytes; panics naming the path.
+pub fn read_bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// A file's text; panics naming the path.
+pub fn read_text(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// What one of our transcripts must give: the numbers in
+/// tests/fixtures/claude-code/README.md.
+#[derive(Debug)]
+pub struct Expected {
+    pub name: &'static str,
+    /// Complete lines (`Summary::lines`).
+    pub lines: u64,
+    /// `user` / `assistant` lines that are messages: complete, with a
+    /// `message`, not sidechain.
+    pub user: usize,
+    pub assistant: usize,
+    /// Those messages by kind (wire name, count); kinds not listed: none.
+    pub kinds: &'static [(&'static str, usize)],
+    /// Lines of them without a `uuid` (keyed by the daemon otherwise).
+    pub without_uuid: usize,
+    pub cwd: &'static str,
+    /// What a person expects: custom title, else AI title, else the first
+    /// prompt they typed, cleaned.
+    pub title: &'static str,
+    /// First model (not `<synthetic>`).
+    pub model: Option<&'static str>,
+    /// Bytes after the last newline (a line still being written).
+    pub incomplete_tail: bool,
+}
+
+impl Expected {
+    pub fn messages(&self) -> usize {
+        self.user + self.assistant
+    }
+}
+
+/// Our committed transcripts, one per era or structure.
+pub const OWN_TRANSCRIPTS: [Expected; 6] = [
+    Expected {
+        name: "cc1.0-inline-sidechains.jsonl",
+        lines: 33,
+        user: 10,
+        assistant: 15,
+        kinds: &[("prompt", 2), ("response", 15), ("tool_result", 8)],
+        without_uuid: 0,
+        cwd: "/home/dev/inventory-api",
+        title: "The /items endpoint returns all 40k rows in one response and the mobile app…",
+        model: Some("claude-sonnet-4-20250514"),
+        incomplete_tail: false,
+    },
+    Expected {
+        name: "cc2.0-images-commands.jsonl",
+        lines: 34,
+        user: 19,
+        assistant: 14,
+        kinds: &[
+            ("command", 2),
+            ("injected", 4),
+            ("local_output", 3),
+            ("prompt", 2),
+            ("response", 13),
+            ("tool_result", 9),
+        ],
+        without_uuid: 0,
+        cwd: "/home/dev/shop-frontend",
+        title: "On narrow screens the cart total overlaps the checkout button, see the…",
+        model: Some("claude-opus-4-1-20250805"),
+        incomplete_tail: false,
+    },
+    Expected {
+        name: "cc2.1.112-compact-queue.jsonl",
+        lines: 75,
+        user: 22,
+        assistant: 26,
+        kinds: &[
+            ("compact_summary", 1),
+            ("prompt", 3),
+            ("response", 26),
+            ("tool_result", 18),
+        ],
+        without_uuid: 0,
+        cwd: "/home/dev/metrics-dashboard",
+        title: "Weekly active users page with CSV export",
+        model: Some("claude-opus-4-6"),
+        incomplete_tail: false,
+    },
+    Expected {
+        name: "cc2.1.332-new-line-types.jsonl",
+        lines: 33,
+        user: 7,
+        assistant: 9,
+        kinds: &[
+            ("command", 1),
+            ("injected", 1),
+            ("prompt", 1),
+            ("response", 9),
+            ("tool_result", 4),
+        ],
+        without_uuid: 0,
+        cwd: "/home/dev/notes-cli",
+        title: "notes: fuzzy search",
+        model: Some("claude-opus-4-7"),
+        incomplete_tail: false,
+    },
+    Expected {
+        name: "windows-cwd.jsonl",
+        lines: 17,
+        user: 4,
+        assistant: 8,
+        kinds: &[("prompt", 1), ("response", 8), ("tool_result", 3)],
+        without_uuid: 0,
+        cwd: "C:\\Users\\dev\\proj",
+        title: "run.ps1 fails with \"cannot be loaded because running scripts is disabled\". Make…",
+        model: Some("qwen/qwen3-coder-480b-a35b-instruct"),
+        incomplete_tail: false,
+    },
+    Expected {
+        name: "truncated-last-line.jsonl",
+        lines: 3,
+        user: 2,
+        assistant: 1,
+        kinds: &[("prompt", 2), ("response", 1)],
+        without_uuid: 1,
+        cwd: "/home/dev/scratch",
+        title: "Write a haiku about log rotation.",
+        model: None,
+        incomplete_tail: true,
+    },
+];
+
+/// The transcript [`two_megabyte_transcript`] writes.
+pub const TWO_MEGABYTE: Expected = Expected {
+    name: "two-megabyte-line.jsonl",
+    lines: 4,
+    user: 2,
+    assistant: 2,
+    kinds: &[("prompt", 1), ("response", 2), ("tool_result", 1)],
+    without_uuid: 0,
+    cwd: "/home/dev/metrics-dashboard",
+    title: "Which platform had the most signups in May? The export is in the events table.",
+    model: Some("claude-opus-4-7"),
+    incomplete_tail: false,
+};
+
+/// A 2.1.332-style transcript whose third line is a tool result of more
+/// than 2 MB with `type` after `message`, written as `dir/<TWO_MEGABYTE.name>`
+/// (generated rather than committed: see tests/fixtures/claude-code/README.md).
+pub fn two_megabyte_transcript(dir: &Path) -> PathBuf {
+    use serde_json::json;
+    let session = "8d0c6c52-3f4e-4c8a-9a57-2b1e0f6d4c31";
+    let cwd = TWO_MEGABYTE.cwd;
+    let envelope = |mut line: serde_json::Value, uuid: &str, parent: Option<&str>, second: u32| {
+        let map = line.as_object_mut().expect("a line is an object");
+        map.insert("parentUuid".into(), json!(parent));
+        map.insert("uuid".into(), json!(uuid));
+        map.insert(
+            "timestamp".into(),
+            json!(format!("2026-06-19T10:00:{second:02}.000Z")),
+        );
+        map.insert("cwd".into(), json!(cwd));
+        map.insert("sessionId".into(), json!(session));
+        map.insert("version".into(), json!("2.1.332"));
+        line.to_string()
+    };
+    let call = "toolu_01Q8mDk3Vb7sX2nLpR4tYw9e";
+    let mut rows = String::from("day,event,user,platform\n");
+    let platforms = ["web", "ios", "android", "desktop"];
+    let mut i = 0u32;
+    while rows.len() < 2 << 20 {
+        i += 1;
+        rows.push_str(&format!(
+            "2026-05-{:02},signup,user-{:07},{}\n",
+            1 + i % 31,
+            i * 7 % 9_999_991,
+            platforms[(i * 13 % 4) as usize]
+        ));
+    }
+    let assistant = |id: &str, content: serde_json::Value| {
+        json!({"type": "assistant", "message": {"id": id, "type": "message", "role": "assistant",
+               "model": "claude-opus-4-7", "content": content, "stop_reason": "end_turn"}})
+    };
+    let lines = [
+        envelope(
+            json!({"type": "user", "message": {"role": "user", "content": TWO_MEGABYTE.title}}),
+            "b0f7a3e1-0001-4d6e-8c2a-5f9e1b7d3a01",
+            None,
+            0,
+        ),
+        envelope(
+            assistant(
+                "msg_01Hs9Tq2VbN4cX8mLk3RzP7w",
+                json!([{"type": "tool_use", "id": call,
+                "name": "mcp__postgres__query",
+                "input": {"sql": "select day, event, user, platform from events where event = 'signup' and day >= '2026-05-01'"}}]),
+            ),
+            "b0f7a3e1-0002-4d6e-8c2a-5f9e1b7d3a02",
+            Some("b0f7a3e1-0001-4d6e-8c2a-5f9e1b7d3a01"),
+            3,
+        ),
+        // Key order is not stable: here `type` comes after the 2 MB `message`.
+        envelope(
+            json!({"message": {"role": "user", "content": [
+                {"tool_use_id": call, "type": "tool_result", "content": [{"type": "text", "text": rows}]}]},
+                "type": "user", "toolUseResult": {"rowCount": i, "truncated": false}}),
+            "b0f7a3e1-0003-4d6e-8c2a-5f9e1b7d3a03",
+            Some("b0f7a3e1-0002-4d6e-8c2a-5f9e1b7d3a02"),
+            9,
+        ),
+        envelope(
+            assistant(
+                "msg_01Ln5Wc8XrT3bQ6vJm2KdY4h",
+                json!([{"type": "text",
+                "text": format!("{i} signups in May; counting them by platform next.")}]),
+            ),
+            "b0f7a3e1-0004-4d6e-8c2a-5f9e1b7d3a04",
+            Some("b0f7a3e1-0003-4d6e-8c2a-5f9e1b7d3a03"),
+            14,
+        ),
+    ];
+    let path = dir.join(TWO_MEGABYTE.name);
+    let mut text = lines.join("\n");
+    text.push('\n');
+    assert!(text.len() > 2 << 20, "{} bytes", text.len());
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    path
+}
+
+/// Every one of our transcripts with what it must give: the committed
+/// ones, then the 2 MB one, written into `dir`.
+pub fn own_transcripts(dir: &Path) -> Vec<(PathBuf, &'static Expected)> {
+    let mut all: Vec<(PathBuf, &'static Expected)> = OWN_TRANSCRIPTS
+        .iter()
+        .map(|e| (fixture(e.name), e))
+        .collect();
+    all.push((two_megabyte_transcript(dir), &TWO_MEGABYTE));
+    all
 }
 
 /// An isolated environment: its own home, openctl home and Claude dir.
@@ -157,6 +436,34 @@ pub fn git(dir: &Path, args: &[&str]) {
         "git {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The identity this machine shows `server`: (client id, write token),
+/// from `identities.json`.
+pub fn identity(env: &TestEnv, server: &str) -> (String, String) {
+    let v = env.read_json("identities.json");
+    let entry = &v["servers"][server];
+    let field = |k: &str| {
+        entry[k]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {k} for {server} in identities.json: {v}"))
+            .to_string()
+    };
+    (field("clientId"), field("writeToken"))
+}
+
+/// A request to `server` as this machine's identity for it.
+pub fn as_owner(
+    env: &TestEnv,
+    server: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+) -> reqwest::blocking::RequestBuilder {
+    let (id, token) = identity(env, &server.url);
+    reqwest::blocking::Client::new()
+        .request(method, server.api(path))
+        .header("x-openctl-client-id", id)
+        .header("x-openctl-write-token", token)
 }
 
 /// A user line of a transcript.
@@ -511,3 +818,7 @@ pub fn daemon_pair(env: &TestEnv, session: &str, server: &str) -> Option<serde_j
         .find(|p| p["session"] == session && p["server"] == server)
         .cloned()
 }
+
+// A stand-in for the Anthropic Messages API, for the real Claude Code CLI
+// (tests/claude_code.rs).
+pub mod model_stub;

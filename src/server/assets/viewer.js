@@ -261,8 +261,14 @@
     }
     lastY = y;
   }, { passive: true });
-  window.addEventListener("wheel", (e) => { if (e.deltaY < 0) stopFollowing(); }, { passive: true });
+  // The reader's own scrolling ends following and a link's pin.
+  window.addEventListener("wheel", (e) => {
+    pin = null;
+    if (e.deltaY < 0) stopFollowing();
+  }, { passive: true });
+  window.addEventListener("touchmove", () => { pin = null; }, { passive: true });
   window.addEventListener("keydown", (e) => {
+    pin = null;
     if (["PageUp", "ArrowUp", "Home"].includes(e.key)) stopFollowing();
   });
   window.addEventListener("hashchange", () => {
@@ -271,8 +277,17 @@
   });
   // Parts of the page are laid out as they come into view (content-visibility)
   // and images load late: while following, stay at the end whatever grows.
+  // A linked message stays in view while the parts around it get their
+  // real sizes.
+  let pin = null;
   if (window.ResizeObserver) {
-    new ResizeObserver(() => { if (follow) toBottom(); }).observe(conversation);
+    new ResizeObserver(() => {
+      if (follow) toBottom();
+      else if (pin && performance.now() < pin.until) {
+        pin.el.scrollIntoView({ block: "start" });
+        lastY = window.scrollY;
+      }
+    }).observe(conversation);
   }
   jump.addEventListener("click", () => {
     follow = true;
@@ -291,6 +306,7 @@
     }
     target.scrollIntoView({ block: "start" });
     lastY = window.scrollY;
+    pin = { el: target, until: performance.now() + 2000 };
     return true;
   }
 
