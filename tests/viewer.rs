@@ -147,14 +147,21 @@ fn screenshots_of_a_long_session() {
     } else {
         Path::new(env!("CARGO_TARGET_TMPDIR")).to_path_buf()
     };
-    for (dark, name) in [(false, "viewer-light.png"), (true, "viewer-dark.png")] {
+    // Light: the start; dark: further in (an edit, a Task with its
+    // subagent's work, the todo list, a table and code).
+    for (dark, name, at) in [
+        (false, "viewer-light.png", ""),
+        (true, "viewer-dark.png", "#m-36"),
+    ] {
         let browser = Browser::start(BrowserOptions {
             width: 1200,
             height: 1500,
             dark,
             ..BrowserOptions::default()
         });
-        open(&browser, &page_url(&server, &id));
+        open(&browser, &format!("{}{at}", page_url(&server, &id)));
+        // Open the Task's subagent prompt so the picture shows it.
+        browser.js("document.querySelectorAll('.agent details.msg.sys').forEach(d => d.open = true); return null");
         let shot = dir.join(name);
         browser.screenshot(&shot);
         eprintln!("screenshot: {}", shot.display());

@@ -195,7 +195,7 @@ pub fn highlight(out: &mut String, lang: &str, code: &str) {
     }
 }
 
-/// A unified diff, a span per line classed by its first character.
+/// A unified diff, a block span per line classed by its first character.
 pub fn diff_lines(out: &mut String, code: &str) {
     for line in code.split_inclusive('\n') {
         let body = line.strip_suffix('\n').unwrap_or(line);
@@ -218,10 +218,9 @@ pub fn diff_lines(out: &mut String, code: &str) {
         out.push_str(class);
         out.push_str("\">");
         esc(out, body);
+        // Each line is a block: no newline between them (it would show
+        // as an empty line).
         out.push_str("</span>");
-        if line.ends_with('\n') {
-            out.push('\n');
-        }
     }
 }
 

@@ -218,6 +218,11 @@ fn stream_page(
         Some((head, _)) => head.clone(),
         None => String::new(),
     };
+    // The head at once: the browser fetches the style sheet and script
+    // while the first screen is rendered.
+    if !out.is_empty() && !send(&mut out) {
+        return;
+    }
     let mut limit = FIRST_CHUNK;
     let mut next = plan.from;
     let end = plan.limit.map_or(i64::MAX, |n| plan.from + n);
