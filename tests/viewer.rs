@@ -147,6 +147,7 @@ fn screenshots_of_a_long_session() {
     } else {
         Path::new(env!("CARGO_TARGET_TMPDIR")).to_path_buf()
     };
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
     // Light: the start; dark: further in (an edit, a Task with its
     // subagent's work, the todo list, a table and code).
     for (dark, name, at) in [
