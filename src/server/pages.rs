@@ -168,7 +168,7 @@ pub async fn part(
     html_stream(&state, id, ctx, page, plan)
 }
 
-/// What [`stream_page`] writes.
+/// What a [`PageWriter`] writes.
 struct Plan {
     /// Index of the first message.
     from: i64,
@@ -186,8 +186,8 @@ fn html_stream(
     plan: Plan,
 ) -> Response {
     let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(4);
-    let store = state.store.clone();
-    tokio::task::spawn_blocking(move || stream_page(store.as_ref(), &id, ctx, first, plan, tx));
+    let writer = PageWriter::new(id, ctx, first, plan);
+    tokio::spawn(drive(state.store.clone(), writer, tx));
     let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
     (
         [
@@ -199,99 +199,154 @@ fn html_stream(
         .into_response()
 }
 
-/// Render the conversation page by page into `tx`; stops early when the
-/// reader went away.
-fn stream_page(
-    store: &dyn Store,
-    id: &str,
-    ctx: Ctx,
-    mut page: Vec<RawMessage>,
-    plan: Plan,
+/// Render on the blocking pool a store page at a time, and send the chunks
+/// from here: a reader that stops reading holds no thread, only this task
+/// (until the connection's idle timeout closes it).
+async fn drive(
+    store: Arc<dyn Store>,
+    mut writer: PageWriter,
     tx: mpsc::Sender<Result<Bytes, Infallible>>,
 ) {
-    let send = |out: &mut String| {
-        let chunk = std::mem::take(out);
-        tx.blocking_send(Ok(Bytes::from(chunk))).is_ok()
-    };
-    let mut conv = Conversation::new(ctx);
-    let mut out = match &plan.page {
-        Some((head, _)) => head.clone(),
-        None => String::new(),
-    };
-    // The head at once: the browser fetches the style sheet and script
-    // while the first screen is rendered.
-    if !out.is_empty() && !send(&mut out) {
-        return;
-    }
-    let mut limit = FIRST_CHUNK;
-    let mut next = plan.from;
-    let end = plan.limit.map_or(i64::MAX, |n| plan.from + n);
-    let mut failed = false;
     loop {
+        let s = store.clone();
+        let step = tokio::task::spawn_blocking(move || {
+            let chunks = writer.step(s.as_ref());
+            (writer, chunks)
+        })
+        .await;
+        let Ok((back, chunks)) = step else {
+            return;
+        };
+        writer = back;
+        for chunk in chunks {
+            if tx.send(Ok(Bytes::from(chunk))).await.is_err() {
+                return;
+            }
+        }
+        if writer.done {
+            return;
+        }
+    }
+}
+
+/// A page (or part) being rendered: the conversation so far and where the
+/// next store page starts.
+struct PageWriter {
+    id: String,
+    conv: Conversation,
+    out: String,
+    /// Size at which `out` becomes a chunk.
+    limit: usize,
+    /// Messages read and not rendered yet.
+    page: Vec<RawMessage>,
+    next: i64,
+    end: i64,
+    plan: Plan,
+    started: bool,
+    failed: bool,
+    done: bool,
+}
+
+impl PageWriter {
+    fn new(id: String, ctx: Ctx, page: Vec<RawMessage>, plan: Plan) -> PageWriter {
+        PageWriter {
+            id,
+            conv: Conversation::new(ctx),
+            out: String::new(),
+            limit: FIRST_CHUNK,
+            page,
+            next: plan.from,
+            end: plan.limit.map_or(i64::MAX, |n| plan.from + n),
+            plan,
+            started: false,
+            failed: false,
+            done: false,
+        }
+    }
+
+    /// The chunks of the next step: first the page's head alone (the browser
+    /// fetches the style sheet and script while the first screen is
+    /// rendered), then a store page of messages each, then the end.
+    fn step(&mut self, store: &dyn Store) -> Vec<String> {
+        if !self.started {
+            self.started = true;
+            if let Some((head, _)) = &self.plan.page {
+                return vec![head.clone()];
+            }
+        }
+        let mut chunks = Vec::new();
+        let page = std::mem::take(&mut self.page);
         let full = page.len() as i64 == PAGE;
         for m in &page {
-            if m.message_index >= end {
+            if m.message_index >= self.end {
                 break;
             }
-            next = m.message_index + 1;
-            conv.push(Msg::from_raw(m), &mut out);
-            if out.len() >= limit {
-                if !send(&mut out) {
-                    return;
+            self.next = m.message_index + 1;
+            self.conv.push(Msg::from_raw(m), &mut self.out);
+            if self.out.len() >= self.limit {
+                chunks.push(std::mem::take(&mut self.out));
+                self.limit = CHUNK;
+            }
+        }
+        if full && self.next < self.end {
+            match store.messages(&self.id, self.next, PAGE) {
+                Ok(p) => {
+                    self.page = p;
+                    return chunks;
                 }
-                limit = CHUNK;
+                Err(e) => {
+                    tracing::warn!("rendering {}: {e}", self.id);
+                    self.failed = true;
+                }
             }
         }
-        if !full || next >= end {
-            break;
-        }
-        match store.messages(id, next, PAGE) {
-            Ok(p) => page = p,
-            Err(e) => {
-                tracing::warn!("rendering {id}: {e}");
-                failed = true;
-                break;
-            }
-        }
+        self.finish(store);
+        chunks.push(std::mem::take(&mut self.out));
+        self.done = true;
+        chunks
     }
-    conv.finish(&mut out);
-    let Some((_, total)) = plan.page else {
-        // A part: its end tells the page where the event stream starts.
-        out.push_str("<div class=\"part-end\" data-next=\"");
+
+    /// The end: of a part, where the event stream starts; of a page, the
+    /// link to the rest, the diff and the closing tags.
+    fn finish(&mut self, store: &dyn Store) {
+        let out = &mut self.out;
+        let next = self.next;
+        self.conv.finish(out);
+        let Some((_, total)) = self.plan.page else {
+            out.push_str("<div class=\"part-end\" data-next=\"");
+            out.push_str(&next.to_string());
+            out.push_str("\"></div>");
+            return;
+        };
+        out.push_str("</div>");
+        if next < total && !self.failed {
+            out.push_str("<div id=\"more\" class=\"more-note\" data-from=\"");
+            out.push_str(&next.to_string());
+            out.push_str("\"><a href=\"?all\">Show all ");
+            out.push_str(&total.to_string());
+            out.push_str(" messages</a></div>");
+        }
+        if self.failed {
+            out.push_str("<p class=\"status error\">The server could not read the rest of this session; reload to try again.</p>");
+        }
+        out.push_str("<div id=\"end\" hidden data-next=\"");
         out.push_str(&next.to_string());
         out.push_str("\"></div>");
-        send(&mut out);
-        return;
-    };
-    out.push_str("</div>");
-    if next < total && !failed {
-        out.push_str("<div id=\"more\" class=\"more-note\" data-from=\"");
-        out.push_str(&next.to_string());
-        out.push_str("\"><a href=\"?all\">Show all ");
-        out.push_str(&total.to_string());
-        out.push_str(" messages</a></div>");
-    }
-    if failed {
-        out.push_str("<p class=\"status error\">The server could not read the rest of this session; reload to try again.</p>");
-    }
-    out.push_str("<div id=\"end\" hidden data-next=\"");
-    out.push_str(&next.to_string());
-    out.push_str("\"></div>");
-    let diff = store.diff(id).ok().flatten();
-    out.push_str("<section id=\"diff-section\" class=\"diff-section\"");
-    match &diff {
-        Some(d) if !d.diff.is_empty() => {
-            out.push('>');
-            render::diff_html(&mut out, d);
+        let diff = store.diff(&self.id).ok().flatten();
+        out.push_str("<section id=\"diff-section\" class=\"diff-section\"");
+        match &diff {
+            Some(d) if !d.diff.is_empty() => {
+                out.push('>');
+                render::diff_html(out, d);
+            }
+            _ => out.push_str(" hidden>"),
         }
-        _ => out.push_str(" hidden>"),
+        out.push_str(
+            "</section></main>\
+             <button id=\"jump\" class=\"jump\" type=\"button\" hidden>Jump to latest ↓</button>\
+             </body></html>\n",
+        );
     }
-    out.push_str(
-        "</section></main>\
-         <button id=\"jump\" class=\"jump\" type=\"button\" hidden>Jump to latest ↓</button>\
-         </body></html>\n",
-    );
-    send(&mut out);
 }
 
 fn meta_item(out: &mut String, label: &str, value_html: &str) {
