@@ -17,3 +17,4 @@ mod server;
 mod server_limits;
 mod share;
 mod state;
+mod viewer;

@@ -1364,148 +1364,13 @@ fn twenty_writers_and_fifty_viewers_lose_nothing() {
 /// plain HTTP WebDriver protocol.
 mod browser {
     use std::path::Path;
-    use std::process::{Child, Command, Stdio};
     use std::time::Duration;
 
     use serde_json::{json, Value};
 
     use super::{http, id_of, live, post, push, text_message, CLIENT};
     use crate::common::{wait_for, TestEnv, TestServer};
-
-    const CHROMIUM: &str = "/usr/bin/chromium";
-    const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-    /// chromedriver plus one browser session; both end on drop.
-    struct Browser {
-        driver: Child,
-        base: String,
-        session: String,
-        _profile: tempfile::TempDir,
-    }
-
-    impl Browser {
-        fn start() -> Browser {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("free port")
-                .port();
-            let driver = Command::new(CHROMEDRIVER)
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn chromedriver");
-            let base = format!("http://127.0.0.1:{port}");
-            let mut browser = Browser {
-                driver,
-                base,
-                session: String::new(),
-                _profile: tempfile::tempdir().expect("profile dir"),
-            };
-            wait_for("chromedriver to be ready", Duration::from_secs(30), || {
-                http()
-                    .get(format!("{}/status", browser.base))
-                    .send()
-                    .ok()?
-                    .json::<Value>()
-                    .ok()
-                    .filter(|v| v["value"]["ready"] == true)
-            });
-            let profile = browser._profile.path().display().to_string();
-            let caps = json!({"capabilities": {"alwaysMatch": {
-                "browserName": "chrome",
-                "goog:chromeOptions": {"binary": CHROMIUM, "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage", "--window-size=1280,1800",
-                    format!("--user-data-dir={profile}")
-                ]}
-            }}});
-            let created = browser.call("POST", "/session", Some(caps));
-            browser.session = created["sessionId"]
-                .as_str()
-                .unwrap_or_else(|| panic!("no WebDriver session: {created}"))
-                .to_string();
-            browser
-        }
-
-        fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-            let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-            let mut req = http().request(method, format!("{}{path}", self.base));
-            if let Some(b) = body {
-                req = req.json(&b);
-            }
-            let res = req.send().expect("WebDriver request");
-            let status = res.status();
-            let value: Value = res.json().expect("WebDriver json");
-            assert!(status.is_success(), "WebDriver {path}: {value}");
-            value.get("value").cloned().unwrap_or(Value::Null)
-        }
-
-        fn session_path(&self, rest: &str) -> String {
-            format!("/session/{}{rest}", self.session)
-        }
-
-        fn goto(&self, url: &str) {
-            self.call(
-                "POST",
-                &self.session_path("/url"),
-                Some(json!({ "url": url })),
-            );
-        }
-
-        fn js(&self, script: &str) -> Value {
-            self.call(
-                "POST",
-                &self.session_path("/execute/sync"),
-                Some(json!({"script": script, "args": []})),
-            )
-        }
-
-        fn screenshot(&self, to: &Path) {
-            let b64 = self.call("GET", &self.session_path("/screenshot"), None);
-            let png = base64_decode(b64.as_str().expect("base64 screenshot"));
-            assert!(png.starts_with(b"\x89PNG"), "screenshot is a PNG");
-            std::fs::write(to, png).expect("write screenshot");
-        }
-    }
-
-    impl Drop for Browser {
-        fn drop(&mut self) {
-            if !self.session.is_empty() {
-                let _ = http()
-                    .delete(format!("{}/session/{}", self.base, self.session))
-                    .send();
-            }
-            let _ = self.driver.kill();
-            let _ = self.driver.wait();
-        }
-    }
-
-    fn base64_decode(text: &str) -> Vec<u8> {
-        let value = |c: u8| -> Option<u32> {
-            Some(match c {
-                b'A'..=b'Z' => c - b'A',
-                b'a'..=b'z' => c - b'a' + 26,
-                b'0'..=b'9' => c - b'0' + 52,
-                b'+' => 62,
-                b'/' => 63,
-                _ => return None,
-            } as u32)
-        };
-        let digits: Vec<u32> = text.bytes().filter_map(value).collect();
-        let mut out = Vec::with_capacity(digits.len() * 3 / 4);
-        for chunk in digits.chunks(4) {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |acc, (i, d)| acc | d << (18 - 6 * i));
-            let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-            out.extend_from_slice(&bytes[..chunk.len().saturating_sub(1)]);
-        }
-        out
-    }
+    use crate::viewer::support::{Browser, BrowserOptions, CHROMIUM};
 
     /// A 1x1 PNG.
     const PIXEL: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
@@ -1565,7 +1430,10 @@ mod browser {
             .expect("diff");
         assert!(res.status().is_success());
 
-        let browser = Browser::start();
+        let browser = Browser::start(BrowserOptions {
+            height: 1800,
+            ..BrowserOptions::default()
+        });
         browser.goto(&server.api(&format!("/sessions/{id}")));
         let count = "return document.querySelectorAll('.msg').length";
         let rendered = wait_for("the viewer to load", Duration::from_secs(30), || {
@@ -1587,7 +1455,7 @@ mod browser {
             json!(2)
         );
         assert_eq!(
-            browser.js("return document.querySelectorAll('.tool.error .pane.result.error').length"),
+            browser.js("return document.querySelectorAll('.tool.error .out.err').length"),
             json!(1)
         );
         assert_eq!(
@@ -1676,7 +1544,7 @@ mod browser {
             Duration::from_secs(30),
             || {
                 let joined = browser.js(
-                "return [...document.querySelectorAll('.tool')].some(t => t.innerText.includes('echo early') && t.querySelector('.pane.result').innerText.includes('early output'))",
+                "return [...document.querySelectorAll('.tool')].some(t => t.innerText.includes('echo early') && t.querySelector('.out').innerText.includes('early output'))",
             );
                 (joined == json!(true)).then_some(())
             },

@@ -729,7 +729,14 @@ pub async fn events(
 ) -> ApiResult<Response> {
     let from = stream_start(query.as_deref(), &headers)?;
     let sid = id.clone();
-    blocking(&state, move |s| s.session(&sid)).await?;
+    let info = blocking(&state, move |s| s.session(&sid)).await?;
+    // The viewer page asks for its HTML fragments.
+    let view = (query_param(query.as_deref(), "view").as_deref() == Some("html")).then(|| {
+        super::render::Ctx {
+            project: info.project_path.clone(),
+            live: true,
+        }
+    });
     let ctx = StreamContext {
         store: state.store.clone(),
         hub: state.hub.clone(),
@@ -737,8 +744,16 @@ pub async fn events(
         from,
         keep_alive: state.keep_alive,
         shutdown: state.shutdown.clone(),
+        view,
     };
     Ok(events::sse(ctx).into_response())
+}
+
+/// `GET /api/stats` (ours): how many event streams are open on this server,
+/// so an operator (and the viewer's tests) can see that hidden pages hold
+/// none.
+pub async fn stats(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(json!({"event_streams": state.hub.stream_count()}))
 }
 
 pub async fn not_found() -> ApiError {

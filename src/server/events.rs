@@ -16,8 +16,9 @@ use futures_util::Stream;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use super::json::message_json;
+use super::render;
 use super::store::{RawMessage, Store};
-use crate::wire::SessionInfo;
+use crate::wire::{SessionInfo, StoredDiff};
 
 /// Events buffered per session before a receiver counts as lagging.
 const CHANNEL_CAPACITY: usize = 1024;
@@ -42,6 +43,19 @@ pub enum LiveEvent {
 #[derive(Default)]
 pub struct Hub {
     channels: Mutex<HashMap<String, broadcast::Sender<LiveEvent>>>,
+    /// Event streams open now, over all sessions.
+    streams: std::sync::atomic::AtomicUsize,
+}
+
+/// Counts one open stream while it lives.
+struct StreamGuard(Arc<Hub>);
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.0
+            .streams
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Hub {
@@ -67,6 +81,11 @@ impl Hub {
         if channels.get(id).is_some_and(|tx| tx.receiver_count() == 0) {
             channels.remove(id);
         }
+    }
+
+    /// Event streams open now.
+    pub fn stream_count(&self) -> usize {
+        self.streams.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Number of sessions with a channel.
@@ -100,6 +119,9 @@ pub struct StreamContext {
     pub from: i64,
     pub keep_alive: Duration,
     pub shutdown: watch::Receiver<bool>,
+    /// `Some`: the viewer's stream (`?view=html`): messages and the diff as
+    /// the page's HTML fragments instead of JSON.
+    pub view: Option<render::Ctx>,
 }
 
 /// The SSE response for one viewer.
@@ -111,11 +133,33 @@ pub fn sse(ctx: StreamContext) -> Sse<impl Stream<Item = Result<Event, Infallibl
     Sse::new(futures_util::StreamExt::map(stream, Ok)).keep_alive(keep_alive)
 }
 
-fn message_event(m: &RawMessage) -> Event {
+fn message_event(ctx: &StreamContext, m: &RawMessage) -> Event {
+    let data = match &ctx.view {
+        Some(view) => render::fragment(view, &render::Msg::from_raw(m)),
+        None => message_json(m),
+    };
     Event::default()
         .event("message")
         .id(m.message_index.to_string())
-        .data(message_json(m))
+        .data(data)
+}
+
+/// A `diff` event: the stored diff's JSON, or its HTML for the page.
+fn diff_event(ctx: &StreamContext, json: String, diff: Option<&StoredDiff>) -> Event {
+    let data = match (&ctx.view, diff) {
+        (Some(_), Some(d)) => diff_fragment(d),
+        (Some(_), None) => serde_json::from_str::<StoredDiff>(&json)
+            .map(|d| diff_fragment(&d))
+            .unwrap_or_default(),
+        (None, _) => json,
+    };
+    Event::default().event("diff").data(data)
+}
+
+fn diff_fragment(d: &StoredDiff) -> String {
+    let mut out = String::new();
+    render::diff_html(&mut out, d);
+    out
 }
 
 /// `complete` or `live`, whichever the session is now.
@@ -151,7 +195,7 @@ async fn replay(ctx: &StreamContext, tx: &mpsc::Sender<Event>, mut next: i64) ->
             return Some(next);
         }
         for m in &page {
-            tx.send(message_event(m)).await.ok()?;
+            tx.send(message_event(ctx, m)).await.ok()?;
             next = m.message_index + 1;
         }
     }
@@ -173,9 +217,7 @@ async fn resend_state(ctx: &StreamContext, tx: &mpsc::Sender<Event>) -> Option<(
     tx.send(status_event(&info)).await.ok()?;
     if let Some(d) = diff {
         let data = serde_json::to_string(&d).ok()?;
-        tx.send(Event::default().event("diff").data(data))
-            .await
-            .ok()?;
+        tx.send(diff_event(ctx, data, Some(&d))).await.ok()?;
     }
     Some(())
 }
@@ -185,6 +227,9 @@ async fn resend_state(ctx: &StreamContext, tx: &mpsc::Sender<Event>) -> Option<(
 async fn pump(ctx: StreamContext, tx: mpsc::Sender<Event>) {
     let hub = ctx.hub.clone();
     let id = ctx.session_id.clone();
+    hub.streams
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let _counted = StreamGuard(hub.clone());
     let rx = hub.subscribe(&id);
     feed(ctx, tx, rx).await;
     hub.release(&id);
@@ -226,10 +271,10 @@ async fn feed(
                     continue;
                 }
                 next = m.message_index + 1;
-                message_event(&m)
+                message_event(&ctx, &m)
             }
             Ok(LiveEvent::Title(data)) => Event::default().event("title").data(data),
-            Ok(LiveEvent::Diff(data)) => Event::default().event("diff").data(data),
+            Ok(LiveEvent::Diff(data)) => diff_event(&ctx, data, None),
             Ok(LiveEvent::Complete(data)) => Event::default().event("complete").data(data),
             Ok(LiveEvent::Live(data)) => Event::default().event("live").data(data),
             Err(broadcast::error::RecvError::Lagged(_)) => {
@@ -270,6 +315,7 @@ mod tests {
                 from: 0,
                 keep_alive: Duration::from_secs(60),
                 shutdown: stop_rx.clone(),
+                view: None,
             })
         };
         let (first, second) = (viewer(), viewer());

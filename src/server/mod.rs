@@ -8,8 +8,10 @@ mod api;
 mod body;
 mod conn;
 mod events;
+mod highlight;
 mod json;
 mod pages;
+mod render;
 pub mod store;
 
 use std::future::Future;
@@ -109,8 +111,11 @@ fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(pages::index))
         .route("/sessions/{id}", get(pages::viewer))
+        .route("/sessions/{id}/part", get(pages::part))
         .route("/assets/viewer.js", get(pages::viewer_js))
         .route("/assets/viewer.css", get(pages::viewer_css))
+        .route("/favicon.ico", get(pages::favicon))
+        .route("/api/stats", get(api::stats))
         .route("/api/health", get(api::health))
         .route("/api/sessions", get(api::lookup).post(api::upload))
         .route("/api/sessions/live", post(api::live))
