@@ -1048,3 +1048,54 @@ fn links_unfurl_with_title_status_and_the_first_prompt() {
     assert_eq!(ico.headers()["content-type"], "image/x-icon");
     assert!(ico.bytes().expect("bytes").starts_with(&[0, 0, 1, 0]));
 }
+
+/// The real Claude Code transcripts (behind the switch) render in the
+/// browser: every message on the page, Claude Code's own lines never as
+/// the person's, nothing from them runs.
+#[test]
+#[ignore = "needs the real transcripts: OPENCTL_REAL_TRANSCRIPTS=<dir> cargo test --locked -- --ignored"]
+fn real_transcripts_render_every_message() {
+    use openctl::transcript::{parse_line, Line};
+    for name in [
+        "cc2.1.14-automated-run-task-agent.jsonl",
+        "cc2.1.97-redacted-thinking.jsonl",
+        "cc2.1.112-hackathon-compact-queue.jsonl",
+    ] {
+        let path = crate::common::real_transcript(name);
+        let text = crate::common::read_text(&path);
+        let messages: Vec<Value> = text
+            .split_inclusive('\n')
+            .filter_map(|l| match parse_line(l.as_bytes()) {
+                Line::Message(m) => serde_json::to_value(*m).ok(),
+                _ => None,
+            })
+            .collect();
+        let count = messages.len();
+        let prompts = messages.iter().filter(|m| m["kind"] == "prompt").count();
+        let Some(Fixture { server, id, _env }) = fixture(name, name, messages) else {
+            return;
+        };
+        complete(&server, &id);
+        let browser = Browser::start(BrowserOptions::default());
+        open(&browser, &format!("{}?all", page_url(&server, &id)));
+        wait_for("every message on the page", Duration::from_secs(60), || {
+            let n = browser
+                .js("return document.querySelectorAll('[id^=\"m-\"]').length")
+                .as_u64()?;
+            (n as usize == count).then_some(())
+        });
+        let shown_prompts = browser
+            .js("return document.querySelectorAll('.msg.prompt, [data-kind=\"prompt\"]').length")
+            .as_u64()
+            .unwrap_or(0) as usize;
+        assert!(
+            shown_prompts <= prompts,
+            "{name}: {shown_prompts} shown as prompts, {prompts} typed"
+        );
+        assert_eq!(
+            browser.js("return typeof window.__pwned"),
+            json!("undefined"),
+            "{name}"
+        );
+    }
+}
