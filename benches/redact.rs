@@ -10,11 +10,15 @@
 //! - `parse+redact`: parsing each line with `transcript::parse_line` and
 //!   redacting its message, for scale.
 //!
-//! Prints median / p95 / max per case, and MB/s at the median.
+//! Prints median / p95 / max per case, and MB/s at the median; then
+//! precision and recall on the labelled sets in `tests/fixtures/redact/`
+//! (synthetic secrets of every kind, and code and prose that only look
+//! like secrets).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use openctl::redact::labelled::{Labelled, Score};
 use openctl::redact::Redactor;
 use openctl::transcript::{parse_line, Line};
 use openctl::wire::Message;
@@ -149,6 +153,33 @@ fn main() {
         );
     }
     println!("redactions: redact_str {str_found}, redact_message {msg_found} (planted {planted})");
+    labelled(&red);
+}
+
+/// Precision and recall on the labelled sets.
+fn labelled(red: &Redactor) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/redact");
+    let set = match Labelled::load(&dir) {
+        Ok(set) => set,
+        Err(e) => {
+            eprintln!("cannot read the labelled sets: {e:#}");
+            std::process::exit(1);
+        }
+    };
+    let score = Score::of(red, &set);
+    let gone = score.secrets.iter().filter(|o| o.gone).count();
+    let marked = score.secrets.iter().filter(|o| o.gone && o.marked).count();
+    let touched = score.not_secrets.iter().filter(|f| !f.is_empty()).count();
+    println!(
+        "labelled: recall {:.1} % ({gone} of {} secrets gone, {marked} marked with their kind); \
+         precision {:.1} % ({} false positives: {touched} of {} non-secrets changed, {} stray in secret texts)",
+        100.0 * score.recall(),
+        set.secrets.len(),
+        100.0 * score.precision(),
+        score.false_positives(),
+        set.not_secrets.len(),
+        score.false_positives() - score.not_secrets.iter().map(Vec::len).sum::<usize>(),
+    );
 }
 
 fn time(name: &'static str, runs: usize, mut f: impl FnMut()) -> (&'static str, Vec<Duration>) {

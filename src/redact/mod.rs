@@ -14,6 +14,7 @@
 //! Redacting is idempotent: markers already in the text are never matched
 //! again, so redacting twice gives the same text as redacting once.
 
+pub mod labelled;
 mod rules;
 mod settings;
 

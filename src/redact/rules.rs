@@ -44,6 +44,10 @@ pub(crate) const ENTROPY_KEY: &str = r"[A-Za-z0-9_.\-]*(?i:key|token|secret|pass
 /// Separator of an assignment: `=`, `:`, `:=`, `=>` with blanks around.
 const SEP: &str = r"[ \t]*(?::=|=>|=|:)[ \t]*";
 
+/// The value of an assignment: double-quoted (with escapes), single-quoted
+/// or bare.
+const VALUE: &str = r#"(?:"(?P<dq>[^"\\\n]*(?:\\.[^"\\\n]*)*)"|'(?P<sq>[^'\n]*)'|(?P<bare>[^\s"'`,;=][^\s"'`,;]*))"#;
+
 /// How a rule decides whether a regex match is a secret, and which kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Check {
@@ -73,12 +77,12 @@ impl Rule {
     /// The span to redact and its kind for one match, or `None` when the
     /// check rejects it.
     pub fn judge(&self, caps: &Captures) -> Option<(usize, usize, Cow<'static, str>)> {
-        let value = if self.check == Check::Assignment {
-            caps.name("dq")
+        let value = match self.check {
+            Check::Assignment => caps
+                .name("dq")
                 .or_else(|| caps.name("sq"))
-                .or_else(|| caps.name("bare"))?
-        } else {
-            caps.name("value").or_else(|| caps.get(0))?
+                .or_else(|| caps.name("bare"))?,
+            _ => caps.name("value").or_else(|| caps.get(0))?,
         };
         let v = value.as_str();
         let kind = match self.check {
@@ -90,7 +94,7 @@ impl Rule {
                 self.kind.clone()
             }
             Check::UrlPassword => {
-                if is_placeholder(v) {
+                if is_placeholder(v) || names_no_value(v) {
                     return None;
                 }
                 self.kind.clone()
@@ -99,7 +103,9 @@ impl Rule {
                 let key = caps.name("key").map(|k| k.as_str()).unwrap_or("");
                 let sep = caps.name("sep").map(|s| s.as_str()).unwrap_or("=");
                 let quoted = caps.name("bare").is_none();
-                if !assignment_value_is_secret(key, sep, v, quoted) {
+                // `secret: Uint8Array;`: a statement, not configuration.
+                let statement = caps.name("semi").is_some() && sep.trim() != "=";
+                if statement || !assignment_value_is_secret(key, sep, v, quoted) {
                     return None;
                 }
                 Cow::Borrowed(assignment_kind(key))
@@ -194,9 +200,7 @@ pub(crate) fn builtin() -> Result<Vec<Rule>, regex::Error> {
             // The kind is derived from the key name (password, secret,
             // token, api_key).
             "password",
-            format!(
-                r#"(?P<key>{ASSIGN_KEY})["']?(?P<sep>{SEP})(?:"(?P<dq>[^"\\\n]*(?:\\.[^"\\\n]*)*)"|'(?P<sq>[^'\n]*)'|(?P<bare>[^\s"'`,;=][^\s"'`,;]*))"#
-            ),
+            format!(r#"(?P<key>{ASSIGN_KEY})["']?(?P<sep>{SEP}){VALUE}(?P<semi>;)?"#),
             Check::Assignment,
         ),
         (
@@ -242,22 +246,33 @@ pub(crate) fn assignment_kind(key: &str) -> &'static str {
 }
 
 /// Values that stand for a secret without being one: variable references,
-/// templates, masks, and markers we wrote ourselves.
+/// templates, masks, elisions, and markers we wrote ourselves.
 fn is_placeholder(v: &str) -> bool {
     let v = v.trim();
+    let lower = v.to_ascii_lowercase();
     v.is_empty()
         || v.starts_with('$')
         || v.starts_with("{{")
         || v.starts_with("%(")
         || v.starts_with('<')
         || v.starts_with("[REDACTED")
+        // `%API_KEY%` (Windows).
+        || v.len() > 2 && v.starts_with('%') && v.ends_with('%')
         || v.contains("***")
+        || v.contains("••")
+        // `sk-...`, `AKIA…MPLE`, `hf_xxxxxxxx`: a format shown with its body
+        // left out (a long value ending in `…` is a secret cut short).
+        || v.trim_end_matches(['.', '…']).len() <= 12 && (v.ends_with("...") || v.ends_with('…'))
+        || v.trim_end_matches(['.', '…']).contains("...")
+        || v.trim_end_matches(['.', '…']).contains('…')
+        || lower.contains("xxxxxx")
         || v.chars()
             .all(|c| matches!(c, '*' | 'x' | 'X' | '.' | '•' | '-' | '#'))
 }
 
 /// Words that follow `password:` / `token =` in code, types and prose
-/// rather than secrets.
+/// rather than secrets, and words that name or fake a value (`test`,
+/// `example`) rather than being one.
 const NOT_SECRETS: &[&str] = &[
     "none",
     "null",
@@ -282,32 +297,167 @@ const NOT_SECRETS: &[&str] = &[
     "hidden",
     "secret",
     "password",
+    "passwd",
+    "pass",
     "token",
     "empty",
     "unset",
     "default",
+    "bearer",
+    "basic",
+    "test",
+    "testing",
+    "example",
+    "sample",
+    "dummy",
+    "fake",
+    "todo",
+    "fixme",
+    "tbd",
 ];
+
+/// A word that is no value: [`NOT_SECRETS`], or an instruction to put one
+/// (`your_api_key_here`, `REPLACE_ME`, `insert-key-here`).
+fn names_no_value(v: &str) -> bool {
+    let lower = v.to_ascii_lowercase();
+    NOT_SECRETS.contains(&lower.as_str())
+        || lower.starts_with("your")
+        || lower.starts_with("insert")
+        || lower.contains("replace")
+        || lower.contains("placeholder")
+        || lower.contains("_here")
+        || lower.contains("-here")
+}
+
+/// Words of messages: a quoted value holding one of them next to another
+/// word is a message (`"Password is required"`, `"invalid token"`), not a
+/// passphrase. Plain words (`is`, `the`) are not enough: passphrases have
+/// them too.
+const PROSE_WORDS: &[&str] = &[
+    "must",
+    "should",
+    "can",
+    "cannot",
+    "can't",
+    "could",
+    "not",
+    "do",
+    "does",
+    "don't",
+    "doesn't",
+    "did",
+    "didn't",
+    "has",
+    "have",
+    "your",
+    "please",
+    "enter",
+    "required",
+    "invalid",
+    "incorrect",
+    "wrong",
+    "missing",
+    "expired",
+    "revoked",
+    "denied",
+    "unauthorized",
+    "mismatch",
+    "weak",
+    "strong",
+    "short",
+    "too",
+    "least",
+    "characters",
+    "match",
+    "field",
+    "failed",
+    "provided",
+    "found",
+    "try",
+    "again",
+    "confirm",
+    "forgot",
+    "reset",
+];
+
+/// "Password", "token", "secret" and "key" in other languages: UI labels
+/// (`"password": "Passwort"`).
+const LABEL_WORDS: &[&str] = &[
+    "passwort",
+    "kennwort",
+    "contraseña",
+    "contrasena",
+    "senha",
+    "passe",
+    "wachtwoord",
+    "hasło",
+    "haslo",
+    "lösenord",
+    "losenord",
+    "adgangskode",
+    "passord",
+    "salasana",
+    "parola",
+    "heslo",
+    "jelszó",
+    "пароль",
+    "パスワード",
+    "密码",
+    "密碼",
+    "비밀번호",
+    "jeton",
+    "токен",
+    "geheimnis",
+    "schlüssel",
+    "clave",
+    "clé",
+    "chiave",
+];
+
+/// A quoted value that is text rather than a credential: a sentence or a
+/// label, a template (`"{}:{}"`, `"Bearer "`), or a validation rule list
+/// (`'required|string|min:8'`).
+fn is_text_not_credential(v: &str) -> bool {
+    if v.trim() != v || v.contains('{') && v.contains('}') {
+        return true;
+    }
+    let rule_list = v.contains('|')
+        && v.split('|').all(|rule| {
+            let name = rule.split(':').next().unwrap_or("");
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        });
+    if rule_list {
+        return true;
+    }
+    let words: Vec<String> = v
+        .split(|c: char| c.is_whitespace() || c == '-')
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.iter().any(|w| LABEL_WORDS.contains(&w.as_str())) {
+        return true;
+    }
+    // A sentence.
+    v.contains(' ')
+        && (v.ends_with(['.', '!', '?', ':'])
+            || words.iter().any(|w| PROSE_WORDS.contains(&w.as_str())))
+}
 
 /// Decide whether the value of `key<sep>value` is a secret worth redacting.
 pub(crate) fn assignment_value_is_secret(key: &str, sep: &str, v: &str, quoted: bool) -> bool {
-    if v.chars().count() < 4 || is_placeholder(v) {
-        return false;
-    }
-    let lower = v.to_ascii_lowercase();
-    if NOT_SECRETS.contains(&lower.as_str()) {
-        return false;
-    }
-    // Documentation placeholders: `API_KEY=your_api_key_here`.
-    if lower.starts_with("your") || lower.contains("placeholder") || lower.contains("_here") {
+    if v.chars().count() < 4 || is_placeholder(v) || names_no_value(v) {
         return false;
     }
     if quoted {
-        return true;
+        return !is_text_not_credential(v);
     }
     // Unquoted: tell configuration text from code and prose.
     if v.contains(['(', ')', '[', ']', '{', '}', '<', '>', '\\'])
         || v.starts_with(['&', ':', '.'])
-        || is_dotted_path(v)
+        || is_path(v)
     {
         return false;
     }
@@ -323,9 +473,18 @@ pub(crate) fn assignment_value_is_secret(key: &str, sep: &str, v: &str, quoted: 
         .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '-');
     if op == "=" && !spaced {
         // Environment/config text or a `--flag=value`: a value unless it is
-        // a bare word passed to a lower-case name (`f(api_key=api_key)`).
+        // a bare word or an expression passed to a lower-case name
+        // (`f(api_key=api_key)`, `password=config.password`). In env text
+        // (`DB_PASSWORD=maple.Blue64`) nothing is code.
         let env_name = !key.chars().any(|c| c.is_ascii_lowercase());
-        return !identifier || env_name;
+        return env_name || !identifier && !is_code_reference(v);
+    }
+    // `password: !Ref DbPassword`, `token: *default`: YAML tags and aliases.
+    if op == ":" && v.starts_with(['!', '*']) {
+        return false;
+    }
+    if is_code_reference(v) {
+        return false;
     }
     // `name: value`, `name = value`: YAML/TOML, but also type annotations,
     // code and prose. Only values with digits or symbols count.
@@ -335,14 +494,67 @@ pub(crate) fn assignment_value_is_secret(key: &str, sep: &str, v: &str, quoted: 
     has_digit || has_symbol
 }
 
-/// `self.token`, `process.env.SECRET`, `os.environ`: code, not a value.
-fn is_dotted_path(v: &str) -> bool {
-    let parts: Vec<&str> = v.split('.').collect();
-    parts.len() >= 2
-        && parts.iter().all(|p| {
-            let mut cs = p.chars();
-            matches!(cs.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == '$')
-                && cs.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+/// Code that reads a value rather than a value: `self.token`,
+/// `process.env.SECRET`, `this.#privateKey`, `user?.password`,
+/// `*details.CorrelationToken`, `TokenKind::Ident`, `&args.password`.
+/// A part like `Blue64` (a capitalised word and a number) is how passwords
+/// are made, not code: `maple.Blue64` is a value.
+fn is_code_reference(v: &str) -> bool {
+    let deref = v.starts_with(['*', '&']);
+    let path = v
+        .trim_start_matches(['*', '&'])
+        .trim_end_matches(['!', '?'])
+        .replace("?.", ".")
+        .replace("!.", ".")
+        .replace("::", ".")
+        .replace("->", ".");
+    let parts: Vec<&str> = path.split('.').collect();
+    let identifier = |p: &&str| {
+        let p = p.strip_prefix(['#', '$', '@']).unwrap_or(p);
+        let mut cs = p.chars();
+        matches!(cs.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+            && cs.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+    };
+    if !parts.iter().all(identifier) {
+        return false;
+    }
+    if parts.len() == 1 {
+        return deref;
+    }
+    !parts.iter().any(|p| is_word_and_number(p))
+}
+
+/// `Blue64`, `Cactus3239`: a capitalised word followed by two or more
+/// digits.
+fn is_word_and_number(p: &str) -> bool {
+    let word = p.trim_end_matches(|c: char| c.is_ascii_digit());
+    let digits = p.len() - word.len();
+    let mut cs = word.chars();
+    digits >= 2
+        && word.len() >= 3
+        && cs.next().is_some_and(|c| c.is_ascii_uppercase())
+        && cs.all(|c| c.is_ascii_lowercase())
+}
+
+/// A file path (`/work/main`, `~/.config/acme/token`, `./certs/dev.key`):
+/// made of path characters, with no random-looking part.
+fn is_path(v: &str) -> bool {
+    let rest = ["/", "~/", "./", "../"]
+        .iter()
+        .find_map(|p| v.strip_prefix(p));
+    let Some(rest) = rest else {
+        return false;
+    };
+    !rest.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '~'))
+        && rest.split('/').all(|part| {
+            let classes = [
+                part.chars().any(|c| c.is_ascii_uppercase()),
+                part.chars().any(|c| c.is_ascii_lowercase()),
+                part.chars().any(|c| c.is_ascii_digit()),
+            ];
+            part.len() < 16 || classes.iter().filter(|&&c| c).count() < 3
         })
 }
 
@@ -397,7 +609,7 @@ pub(crate) fn looks_random(key: &str, v: &str) -> bool {
         return hex_is_secret(key, v);
     }
     // Paths and dotted names.
-    if v.matches('/').count() >= 2 || v.starts_with('/') || is_dotted_path(v) {
+    if v.matches('/').count() >= 2 || v.starts_with('/') || is_code_reference(v) {
         return false;
     }
     let upper = v.chars().any(|c| c.is_ascii_uppercase());
@@ -598,6 +810,109 @@ mod tests {
             ": ",
             "<your-secret>",
             true
+        ));
+        // Environment text is literal; code reads values.
+        for (key, sep, v) in [
+            ("DB_PASSWORD", "=", "maple.Blue64"),
+            ("password", "=", "Velvet3816.falcon"),
+            ("password", ": ", "maple.Blue64"),
+        ] {
+            assert!(
+                assignment_value_is_secret(key, sep, v, false),
+                "{key}{sep}{v}"
+            );
+        }
+        for (key, sep, v) in [
+            ("password", "=", "config.password"),
+            ("privateKey", ": ", "this.#privateKey"),
+            ("correlationToken", " = ", "*details.CorrelationToken"),
+            ("password", ": ", "!Ref"),
+            ("OLDPWD", "=", "/home/dev/src"),
+            ("MAX_TOKEN", ": ", "4096"),
+            ("password", "=", "test"),
+        ] {
+            assert!(
+                !assignment_value_is_secret(key, sep, v, false),
+                "{key}{sep}{v}"
+            );
+        }
+        assert!(!assignment_value_is_secret(
+            "password",
+            ": ",
+            "Password is required",
+            true
+        ));
+    }
+
+    #[test]
+    fn code_references() {
+        for code in [
+            "self.token",
+            "this.#privateKey",
+            "*details.CorrelationToken",
+            "&args.password",
+            "user?.password",
+            "process.env.DB_PASSWORD!",
+            "TokenKind::Ident",
+            "*default_password",
+        ] {
+            assert!(is_code_reference(code), "{code}");
+        }
+        for value in [
+            "maple.Blue64",
+            "Cactus3239.nimbus",
+            "hunter2",
+            "a.b-c",
+            "token",
+        ] {
+            assert!(!is_code_reference(value), "{value}");
+        }
+    }
+
+    #[test]
+    fn quoted_text_that_is_no_credential() {
+        for text in [
+            "Password is required",
+            "invalid token",
+            "Passwords don't match",
+            "The token field is required.",
+            "Passwort",
+            "Mot de passe",
+            "API-Schlüssel",
+            "Bearer ",
+            "{}:{}",
+            "required|string|min:8|confirmed",
+        ] {
+            assert!(is_text_not_credential(text), "{text}");
+        }
+        for secret in [
+            "my client secret value",
+            "value that is secret",
+            "correct horse battery staple",
+            "Tr0ub4dor&3",
+            "Xy7|pQ2!w",
+        ] {
+            assert!(!is_text_not_credential(secret), "{secret}");
+        }
+    }
+
+    #[test]
+    fn paths_and_placeholders() {
+        assert!(is_path("/work/main"));
+        assert!(is_path("~/.config/acme/token"));
+        assert!(!is_path("/9j4Kq8ZrB2mYcWx7TbR2mYcQ4sD"));
+        for v in [
+            "sk-...",
+            "AKIA…MPLE",
+            "hf_xxxxxxxxxxxxxxxx",
+            "%API_KEY%",
+            "********",
+        ] {
+            assert!(is_placeholder(v), "{v}");
+        }
+        // A long value ending in `…` is a secret cut short, not an elision.
+        assert!(!is_placeholder(
+            "SG.enxaty6AQVQuIvZThP31DJ.XVHzJn18aGVXzve…"
         ));
     }
 
