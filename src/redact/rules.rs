@@ -35,18 +35,23 @@ pub const KINDS: &[&str] = &[
 const B: &str = r"(?-u:\b)";
 
 /// Key names whose value is a credential, for `NAME=value` assignments.
-/// The name must END with one of these (`max_tokens`, `tokenizer` do not).
-pub(crate) const ASSIGN_KEY: &str = r"[A-Za-z0-9_.\-]*(?i:password|passwd|passphrase|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|secret[_\-]?key|private[_\-]?key|auth[_\-]?key)";
+/// The name must END with one of these (`max_tokens`, `tokenizer` do not);
+/// `pass` only as a word of its own (`DB_PASS`, `smtp.pass`, not `bypass`).
+pub(crate) const ASSIGN_KEY: &str = r"(?:[A-Za-z0-9_.\-]*(?i:password|passwd|passphrase|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|secret[_\-]?key|private[_\-]?key|auth[_\-]?key)|(?:[A-Za-z0-9_.\-]*[_.\-])?(?i:pass))";
 
 /// Key names next to which a high-entropy value is treated as a secret.
 pub(crate) const ENTROPY_KEY: &str = r"[A-Za-z0-9_.\-]*(?i:key|token|secret|passw|auth|credential|signature|salt|cookie|session|private|bearer)[A-Za-z0-9_.\-]*";
+
+/// The arguments of a command up to the option that follows: words
+/// separated by blanks, never past a pipe, `;` or `&`.
+const ARGS: &str = r"(?:[ \t]+[^\s|;&]+)*?[ \t]+";
 
 /// Separator of an assignment: `=`, `:`, `:=`, `=>` with blanks around.
 const SEP: &str = r"[ \t]*(?::=|=>|=|:)[ \t]*";
 
 /// The value of an assignment: double-quoted (with escapes), single-quoted
-/// or bare.
-const VALUE: &str = r#"(?:"(?P<dq>[^"\\\n]*(?:\\.[^"\\\n]*)*)"|'(?P<sq>[^'\n]*)'|(?P<bare>[^\s"'`,;=][^\s"'`,;]*))"#;
+/// or bare. A quote may be left open by the `…` that ends a title cut short.
+const VALUE: &str = r#"(?:"(?P<dq>[^"\\\n]*(?:\\.[^"\\\n]*)*)(?:"|…\z)|'(?P<sq>[^'\n]*)(?:'|…\z)|(?P<bare>[^\s"'`,;=][^\s"'`,;]*))"#;
 
 /// How a rule decides whether a regex match is a secret, and which kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +66,12 @@ pub(crate) enum Check {
     Assignment,
     /// A value next to a key-like name: must look random.
     HighEntropy,
+    /// A password given to a command (`mysql -p…`, `curl -u user:…`,
+    /// `sshpass -p …`, `--token …`): references and masks are rejected.
+    Command,
+    /// A password written in prose (`my password is …`): must mix letters
+    /// with digits or symbols.
+    Prose,
 }
 
 /// One compiled built-in rule.
@@ -78,7 +89,7 @@ impl Rule {
     /// check rejects it.
     pub fn judge(&self, caps: &Captures) -> Option<(usize, usize, Cow<'static, str>)> {
         let value = match self.check {
-            Check::Assignment => caps
+            Check::Assignment | Check::Command => caps
                 .name("dq")
                 .or_else(|| caps.name("sq"))
                 .or_else(|| caps.name("bare"))?,
@@ -109,6 +120,19 @@ impl Rule {
                     return None;
                 }
                 Cow::Borrowed(assignment_kind(key))
+            }
+            Check::Command => {
+                if !command_value_is_secret(v) {
+                    return None;
+                }
+                match caps.name("key") {
+                    Some(flag) => Cow::Borrowed(assignment_kind(flag.as_str())),
+                    None => self.kind.clone(),
+                }
+            }
+            Check::Prose => {
+                let end = value.start() + prose_password_len(v)?;
+                return Some((value.start(), end, self.kind.clone()));
             }
             Check::HighEntropy => {
                 // After `Bearer`/`Basic` the value is a credential by name.
@@ -202,6 +226,36 @@ pub(crate) fn builtin() -> Result<Vec<Rule>, regex::Error> {
             "password",
             format!(r#"(?P<key>{ASSIGN_KEY})["']?(?P<sep>{SEP}){VALUE}(?P<semi>;)?"#),
             Check::Assignment,
+        ),
+        (
+            // Environment entries written as a name and a value:
+            // `- name: DB_PASSWORD` / `value: …` (Kubernetes), and
+            // `{"name": "DB_PASSWORD", "value": "…"}` (ECS, Cloud Run).
+            "password",
+            format!(
+                r#"{B}name["']?[ \t]*[:=][ \t]*["']?(?P<key>{ASSIGN_KEY})["']?[ \t]*(?:,[ \t]*|\r?\n\+?[ \t]*|[ \t]+)["']?value["']?(?P<sep>[ \t]*[:=][ \t]*){VALUE}"#
+            ),
+            Check::Assignment,
+        ),
+        (
+            // Passwords on command lines: `mysql -p<pw>`, `sshpass -p <pw>`,
+            // `curl -u user:<pw>`, `redis-cli -a <pw>`, `docker login -p`,
+            // openssl `pass:<pw>`, keytool `-storepass <pw>`, `.netrc`
+            // lines, and `--password <pw>`-style flags (kind from the flag).
+            "password",
+            format!(
+                r#"(?:{B}(?:mysql|mariadb)(?:dump|admin|sh|-dump)?{ARGS}-p|{B}sshpass(?:[ \t]+-[A-Za-z])*[ \t]+-p[ \t]*|{B}curl{ARGS}(?:-u|--user)(?:[ \t]+|=)?["']?[^\s:"'$]*:|{B}redis-cli{ARGS}-a[ \t]+|{B}docker[ \t]+login{ARGS}(?:-p|--password)(?:[ \t]+|=)|-pass(?:in|out)?[ \t]+pass:|-(?:src|dest)?(?:store|key)pass[ \t]+|{B}machine[ \t]+[^\s]+[\s+]+login[ \t]+[^\s]+[\s+]+password[ \t]+|--(?P<key>[A-Za-z0-9\-]*(?i:password|passwd|token|secret|api-key|apikey))[ \t]+)(?:'(?P<sq>[^'\n]*)'|"(?P<dq>[^"\n]*)"|(?P<bare>[^\s'"`]+))"#
+            ),
+            Check::Command,
+        ),
+        (
+            // `my password is …`, `the db password for staging was …`,
+            // `log in with password …`: prompts, titles, notes.
+            "password",
+            format!(
+                r#"(?i:{B}(?:password|passphrase|passwd)(?:[ \t]+(?:for|of|on|to)(?:[ \t]+[^\s]+){{1,4}}?)?[ \t]+(?:is|was)[ \t]*:?[ \t]+|{B}(?:with|using|use)[ \t]+(?:(?:the|a|my)[ \t]+)?(?:password|passphrase)[ \t]+)["'`]?(?P<value>[^\s"'`]+)"#
+            ),
+            Check::Prose,
         ),
         (
             "high_entropy",
@@ -483,6 +537,17 @@ pub(crate) fn assignment_value_is_secret(key: &str, sep: &str, v: &str, quoted: 
     if op == ":" && v.starts_with(['!', '*']) {
         return false;
     }
+    // `POSTGRES_PASSWORD: changeme` (compose, k8s): an environment name
+    // maps to a literal; code would use a camelCase name there.
+    let env_name = !key.chars().any(|c| c.is_ascii_lowercase());
+    if env_name
+        && op == ":"
+        && v.chars().any(|c| c.is_ascii_lowercase())
+        && v.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    {
+        return true;
+    }
     if is_code_reference(v) {
         return false;
     }
@@ -556,6 +621,29 @@ fn is_path(v: &str) -> bool {
             ];
             part.len() < 16 || classes.iter().filter(|&&c| c).count() < 3
         })
+}
+
+/// A password given to a command: not a reference or mask, not the next
+/// option, not a word that names no value.
+fn command_value_is_secret(v: &str) -> bool {
+    v.chars().count() >= 3 && !v.starts_with('-') && !is_placeholder(v) && !names_no_value(v)
+}
+
+/// The length of a password written in prose (`is hunter2-Blue!7,` →
+/// without the comma), if the word after `password is` is one: letters
+/// mixed with digits or symbols, not code or a reference.
+fn prose_password_len(v: &str) -> Option<usize> {
+    let word = v.trim_end_matches(['.', ',', ';', ':', ')', '?']);
+    let letters = word.chars().any(|c| c.is_alphabetic());
+    let digits = word.chars().any(|c| c.is_ascii_digit());
+    let symbols = word.chars().any(|c| "!@#$%^&*+=~".contains(c));
+    let secret = word.chars().count() >= 6
+        && letters
+        && (digits || symbols)
+        && !word.contains(['(', ')', '[', ']', '{', '}', '<', '>'])
+        && !is_placeholder(word)
+        && !names_no_value(word);
+    secret.then_some(word.len())
 }
 
 /// `sk-…` strings: prefixed project/service keys always; a bare `sk-` only
@@ -814,6 +902,7 @@ mod tests {
         // Environment text is literal; code reads values.
         for (key, sep, v) in [
             ("DB_PASSWORD", "=", "maple.Blue64"),
+            ("POSTGRES_PASSWORD", ": ", "changeme"),
             ("password", "=", "Velvet3816.falcon"),
             ("password", ": ", "maple.Blue64"),
         ] {
@@ -917,11 +1006,34 @@ mod tests {
     }
 
     #[test]
+    fn command_and_prose_passwords() {
+        assert!(command_value_is_secret("S3cret"));
+        for v in ["$MYSQL_PWD", "<password>", "--port", "password", "xx"] {
+            assert!(!command_value_is_secret(v), "{v}");
+        }
+        assert_eq!(
+            prose_password_len("hunter2-Blue!7,"),
+            Some("hunter2-Blue!7".len())
+        );
+        for v in ["required", "incorrect.", "8", "sha256(x)", "$DB_PASSWORD"] {
+            assert_eq!(prose_password_len(v), None, "{v}");
+        }
+    }
+
+    #[test]
     fn kinds_from_names() {
         assert_eq!(assignment_kind("DB_PASSWORD"), "password");
         assert_eq!(assignment_kind("GITHUB_TOKEN"), "token");
         assert_eq!(assignment_kind("client_secret"), "secret");
         assert_eq!(assignment_kind("X_API_KEY"), "api_key");
+        assert_eq!(assignment_kind("REDIS_PASS"), "password");
+        let key = compile(&format!("^{ASSIGN_KEY}$")).unwrap();
+        for name in ["DB_PASS", "smtp.pass", "PASS", "MYSQL_ROOT_PWD"] {
+            assert!(key.is_match(name), "{name}");
+        }
+        for name in ["bypass", "compass", "PASSAGE", "max_tokens"] {
+            assert!(!key.is_match(name), "{name}");
+        }
     }
 
     #[test]
