@@ -22,8 +22,14 @@ pub const KINDS: &[&str] = &[
     "slack_token",
     "stripe_key",
     "google_api_key",
+    "gitlab_token",
+    "huggingface_token",
+    "npm_token",
+    "sendgrid_key",
+    "telegram_bot_token",
     "jwt",
     "url_credentials",
+    "session_cookie",
     "password",
     "secret",
     "token",
@@ -41,6 +47,31 @@ pub(crate) const ASSIGN_KEY: &str = r"(?:[A-Za-z0-9_.\-]*(?i:password|passwd|pas
 
 /// Key names next to which a high-entropy value is treated as a secret.
 pub(crate) const ENTROPY_KEY: &str = r"[A-Za-z0-9_.\-]*(?i:key|token|secret|passw|auth|credential|signature|salt|cookie|session|private|bearer)[A-Za-z0-9_.\-]*";
+
+/// Prefixes of token formats, for tokens cut short at the end of a title.
+const CUT_PREFIXES: &str = r"(?:AIza|AKIA|ASIA|gh[pousr]_|github_pat_|sk-|xox[abprse]-|xapp-|(?:sk|rk|pk)_(?:live|test)_|eyJ|gl(?:pat|dt|rt|ptt|cbt|soat|oas|ft|imt)-|hf_|npm_|SG\.)";
+
+/// The kind of a token by its prefix (checked in this order); without one
+/// of these prefixes a format rule reports its own kind (Telegram tokens).
+const PREFIX_KINDS: &[(&str, &str)] = &[
+    ("hf_", "huggingface_token"),
+    ("npm_", "npm_token"),
+    ("SG.", "sendgrid_key"),
+    ("gl", "gitlab_token"),
+    ("AIza", "google_api_key"),
+    ("AKIA", "aws_access_key"),
+    ("ASIA", "aws_access_key"),
+    ("github_pat_", "github_token"),
+    ("gh", "github_token"),
+    ("sk-ant-", "anthropic_key"),
+    ("sk-", "openai_key"),
+    ("xox", "slack_token"),
+    ("xapp-", "slack_token"),
+    ("sk_", "stripe_key"),
+    ("rk_", "stripe_key"),
+    ("pk_", "stripe_key"),
+    ("eyJ", "jwt"),
+];
 
 /// The arguments of a command up to the option that follows: words
 /// separated by blanks, never past a pipe, `;` or `&`.
@@ -66,6 +97,11 @@ pub(crate) enum Check {
     Assignment,
     /// A value next to a key-like name: must look random.
     HighEntropy,
+    /// A token format with a known prefix (`glpat-`, `hf_`, `npm_`, `SG.`,
+    /// a Telegram bot id): kind from the prefix; masks are rejected.
+    Format,
+    /// A session cookie's value: must look random and hold a digit.
+    Cookie,
     /// A password given to a command (`mysql -p…`, `curl -u user:…`,
     /// `sshpass -p …`, `--token …`): references and masks are rejected.
     Command,
@@ -77,8 +113,8 @@ pub(crate) enum Check {
 /// One compiled built-in rule.
 #[derive(Debug)]
 pub(crate) struct Rule {
-    /// The kind reported (for [`Check::Assignment`], the kind is derived
-    /// from the key name instead).
+    /// The kind reported (for [`Check::Assignment`] the kind is derived
+    /// from the key name instead, for [`Check::Format`] from the prefix).
     pub kind: Cow<'static, str>,
     pub regex: Regex,
     pub check: Check,
@@ -120,6 +156,13 @@ impl Rule {
                     return None;
                 }
                 Cow::Borrowed(assignment_kind(key))
+            }
+            Check::Format => format_kind(v, self.kind.clone())?,
+            Check::Cookie => {
+                if !cookie_is_secret(v) {
+                    return None;
+                }
+                self.kind.clone()
             }
             Check::Command => {
                 if !command_value_is_secret(v) {
@@ -173,7 +216,7 @@ pub(crate) fn builtin() -> Result<Vec<Rule>, regex::Error> {
         (
             "aws_secret_key",
             format!(
-                r#"(?i:aws_?secret(?:_?access)?_?key)["']?{SEP}["']?(?P<value>[A-Za-z0-9/+=]{{40}})(?:[^A-Za-z0-9/+=]|$)"#
+                r#"(?i:aws_?secret(?:_?access)?_?key|secret_?access_?key)["']?{SEP}["']?(?P<value>[A-Za-z0-9/+=]{{40}})(?:[^A-Za-z0-9/+=]|$)"#
             ),
             Check::Always,
         ),
@@ -210,15 +253,48 @@ pub(crate) fn builtin() -> Result<Vec<Rule>, regex::Error> {
             Check::Always,
         ),
         (
+            // GitLab (`glpat-`, deploy, runner, trigger… tokens), Hugging
+            // Face, npm, SendGrid; the kind comes from the prefix. (Three
+            // format rules rather than one: each keeps a fast literal or
+            // anchored search, which one alternation of them loses.)
+            "gitlab_token",
+            format!(
+                r"{B}(?P<value>gl(?:pat|dt|rt|ptt|cbt|soat|oas|ft|imt)-[A-Za-z0-9_\-]{{20,}}(?:\.[A-Za-z0-9_\-]+)*|hf_[A-Za-z0-9]{{30,}}{B}|npm_[A-Za-z0-9]{{36}}{B}|SG\.[A-Za-z0-9_\-]{{22}}\.[A-Za-z0-9_\-]{{43}})"
+            ),
+            Check::Format,
+        ),
+        (
+            // Telegram bot tokens, also in API URLs (`/bot<id>:AA…/`).
+            "telegram_bot_token",
+            format!(r"(?:{B}|bot)(?P<value>[0-9]{{8,10}}:AA[A-Za-z0-9_\-]{{33}})"),
+            Check::Format,
+        ),
+        (
+            // A token of a known format cut short by the `…` that ends a
+            // title (too short for its own rule); kind from the prefix.
+            "google_api_key",
+            format!(r"{B}(?P<value>{CUT_PREFIXES}[A-Za-z0-9_\-.]{{4,}})…\z"),
+            Check::Format,
+        ),
+        (
             "jwt",
             format!(r"{B}eyJ[A-Za-z0-9_\-]{{10,}}\.[A-Za-z0-9_\-]{{10,}}\.[A-Za-z0-9_\-]*"),
             Check::Always,
         ),
         (
             "url_credentials",
-            r#"[A-Za-z][A-Za-z0-9+.\-]*://[^\s/:@"'<>`]+:(?P<value>[^\s/@"'<>`]+)@[A-Za-z0-9\[]"#
+            r#"[A-Za-z][A-Za-z0-9+.\-]*://[^\s/:@"'<>`]*:(?P<value>[^\s/@"'<>`]+)@[A-Za-z0-9\[]"#
                 .to_string(),
             Check::UrlPassword,
+        ),
+        (
+            // Session cookies by name, in `Cookie:`/`Set-Cookie:` headers,
+            // `curl -b`, copied requests.
+            "session_cookie",
+            format!(
+                r"{B}(?i:connect\.sid|sessionid|session_id|session|sid|phpsessid|jsessionid|asp\.net_sessionid|[A-Za-z0-9_\-]*_session|(?:__Secure-|__Host-)?(?:next-auth|authjs)\.session-token|remember_[A-Za-z0-9_]*)=(?P<value>[A-Za-z0-9%+/=._\-~:!*]{{16,}})"
+            ),
+            Check::Cookie,
         ),
         (
             // The kind is derived from the key name (password, secret,
@@ -260,7 +336,7 @@ pub(crate) fn builtin() -> Result<Vec<Rule>, regex::Error> {
         (
             "high_entropy",
             format!(
-                r#"(?:(?P<key>{ENTROPY_KEY})["']?{SEP}|{B}(?i:bearer|basic)[ \t]+)["']?(?P<value>[A-Za-z0-9+/=_\-.~]{{20,}})"#
+                r#"(?:(?P<key>{ENTROPY_KEY})["']?{SEP}|{B}(?i:bearer|basic)[ \t]+|{B}(?i:authorization)["']?{SEP}["']?[A-Za-z]+[ \t]+)["']?(?P<value>[A-Za-z0-9+/=_\-.~]{{20,}})"#
             ),
             Check::HighEntropy,
         ),
@@ -623,6 +699,37 @@ fn is_path(v: &str) -> bool {
         })
 }
 
+/// The kind of a token found by its prefix (see [`PREFIX_KINDS`]; the
+/// rule's own kind without one), unless its body is a mask
+/// (`glpat-xxxxxxxxxxxxxxxxxxxx`) or has fewer than two of upper case,
+/// lower case and digits.
+fn format_kind(v: &str, fallback: Cow<'static, str>) -> Option<Cow<'static, str>> {
+    let (kind, body) = match PREFIX_KINDS.iter().find(|(p, _)| v.starts_with(p)) {
+        Some(&(_, "gitlab_token")) => (
+            Cow::Borrowed("gitlab_token"),
+            v.split_once('-').map_or(v, |(_, b)| b),
+        ),
+        Some(&(prefix, kind)) => (Cow::Borrowed(kind), &v[prefix.len()..]),
+        // `<bot id>:AA<body>`.
+        None => (fallback, v.split_once(":AA").map_or(v, |(_, b)| b)),
+    };
+    let classes = [
+        body.chars().any(|c| c.is_ascii_uppercase()),
+        body.chars().any(|c| c.is_ascii_lowercase()),
+        body.chars().any(|c| c.is_ascii_digit()),
+    ];
+    (!is_placeholder(body) && classes.iter().filter(|&&c| c).count() >= 2).then_some(kind)
+}
+
+/// A session cookie's value: long, random-looking and holding a digit
+/// (`session=requests.Session` is code).
+fn cookie_is_secret(v: &str) -> bool {
+    !is_placeholder(v)
+        && v.chars().any(|c| c.is_ascii_digit())
+        && !is_code_reference(v)
+        && shannon_entropy(v) >= 3.0
+}
+
 /// A password given to a command: not a reference or mask, not the next
 /// option, not a word that names no value.
 fn command_value_is_secret(v: &str) -> bool {
@@ -696,8 +803,13 @@ pub(crate) fn looks_random(key: &str, v: &str) -> bool {
     if v.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
         return hex_is_secret(key, v);
     }
-    // Paths and dotted names.
-    if v.matches('/').count() >= 2 || v.starts_with('/') || is_code_reference(v) {
+    // Paths and dotted names; `name=value` pairs (a cookie header's
+    // content, not one credential) unless `=` only pads base64.
+    if v.matches('/').count() >= 2
+        || v.starts_with('/')
+        || is_code_reference(v)
+        || v.trim_end_matches('=').contains('=')
+    {
         return false;
     }
     let upper = v.chars().any(|c| c.is_ascii_uppercase());
@@ -1003,6 +1115,27 @@ mod tests {
         assert!(!is_placeholder(
             "SG.enxaty6AQVQuIvZThP31DJ.XVHzJn18aGVXzve…"
         ));
+    }
+
+    #[test]
+    fn token_formats_by_prefix() {
+        let kind = |v: &str| format_kind(v, Cow::Borrowed("telegram_bot_token"));
+        assert_eq!(
+            kind("glpat-Zq8vN3kLp0Wx7TbR2mYc").as_deref(),
+            Some("gitlab_token")
+        );
+        assert_eq!(
+            kind("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").as_deref(),
+            Some("huggingface_token")
+        );
+        assert_eq!(
+            kind("7123456789:AAHk3Zq8vN3kLp0Wx7TbR2mYcQ4sD9fG1hJ").as_deref(),
+            Some("telegram_bot_token")
+        );
+        assert_eq!(kind("AIzacWNlIzV").as_deref(), Some("google_api_key"));
+        assert_eq!(kind("glpat-xxxxxxxxxxxxxxxxxxxx"), None);
+        assert_eq!(kind("npm_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"), None);
+        assert_eq!(kind("7123456789:AAxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"), None);
     }
 
     #[test]
