@@ -22,8 +22,14 @@ pub const KINDS: &[&str] = &[
     "slack_token",
     "stripe_key",
     "google_api_key",
+    "gitlab_token",
+    "huggingface_token",
+    "npm_token",
+    "sendgrid_key",
+    "telegram_bot_token",
     "jwt",
     "url_credentials",
+    "session_cookie",
     "password",
     "secret",
     "token",
@@ -35,18 +41,48 @@ pub const KINDS: &[&str] = &[
 const B: &str = r"(?-u:\b)";
 
 /// Key names whose value is a credential, for `NAME=value` assignments.
-/// The name must END with one of these (`max_tokens`, `tokenizer` do not).
-pub(crate) const ASSIGN_KEY: &str = r"[A-Za-z0-9_.\-]*(?i:password|passwd|passphrase|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|secret[_\-]?key|private[_\-]?key|auth[_\-]?key)";
+/// The name must END with one of these (`max_tokens`, `tokenizer` do not);
+/// `pass` only as a word of its own (`DB_PASS`, `smtp.pass`, not `bypass`).
+pub(crate) const ASSIGN_KEY: &str = r"(?:[A-Za-z0-9_.\-]*(?i:password|passwd|passphrase|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|secret[_\-]?key|private[_\-]?key|auth[_\-]?key)|(?:[A-Za-z0-9_.\-]*[_.\-])?(?i:pass))";
 
 /// Key names next to which a high-entropy value is treated as a secret.
 pub(crate) const ENTROPY_KEY: &str = r"[A-Za-z0-9_.\-]*(?i:key|token|secret|passw|auth|credential|signature|salt|cookie|session|private|bearer)[A-Za-z0-9_.\-]*";
+
+/// Prefixes of token formats, for tokens cut short at the end of a title.
+const CUT_PREFIXES: &str = r"(?:AIza|AKIA|ASIA|gh[pousr]_|github_pat_|sk-|xox[abprse]-|xapp-|(?:sk|rk|pk)_(?:live|test)_|eyJ|gl(?:pat|dt|rt|ptt|cbt|soat|oas|ft|imt)-|hf_|npm_|SG\.)";
+
+/// The kind of a token by its prefix (checked in this order); without one
+/// of these prefixes a format rule reports its own kind (Telegram tokens).
+const PREFIX_KINDS: &[(&str, &str)] = &[
+    ("hf_", "huggingface_token"),
+    ("npm_", "npm_token"),
+    ("SG.", "sendgrid_key"),
+    ("gl", "gitlab_token"),
+    ("AIza", "google_api_key"),
+    ("AKIA", "aws_access_key"),
+    ("ASIA", "aws_access_key"),
+    ("github_pat_", "github_token"),
+    ("gh", "github_token"),
+    ("sk-ant-", "anthropic_key"),
+    ("sk-", "openai_key"),
+    ("xox", "slack_token"),
+    ("xapp-", "slack_token"),
+    ("sk_", "stripe_key"),
+    ("rk_", "stripe_key"),
+    ("pk_", "stripe_key"),
+    ("eyJ", "jwt"),
+];
+
+/// The arguments of a command up to the option that follows: words
+/// separated by blanks, never past a pipe, `;` or `&`.
+const ARGS: &str = r"(?:[ \t]+[^\s|;&]+)*?[ \t]+";
 
 /// Separator of an assignment: `=`, `:`, `:=`, `=>` with blanks around.
 const SEP: &str = r"[ \t]*(?::=|=>|=|:)[ \t]*";
 
 /// The value of an assignment: double-quoted (with escapes), single-quoted
-/// or bare.
-const VALUE: &str = r#"(?:"(?P<dq>[^"\\\n]*(?:\\.[^"\\\n]*)*)"|'(?P<sq>[^'\n]*)'|(?P<bare>[^\s"'`,;=][^\s"'`,;]*))"#;
+/// or bare. A quote may be left open by the `…` that ends a title cut short.
+const VALUE: &str = r#"(?:"(?P<dq>[^"\\\n]*(?:\\.[^"\\\n]*)*)(?:"|…\z)|'(?P<sq>[^'\n]*)(?:'|…\z)|(?P<bare>[^\s"'`,;=][^\s"'`,;]*))"#;
 
 /// How a rule decides whether a regex match is a secret, and which kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,13 +97,24 @@ pub(crate) enum Check {
     Assignment,
     /// A value next to a key-like name: must look random.
     HighEntropy,
+    /// A token format with a known prefix (`glpat-`, `hf_`, `npm_`, `SG.`,
+    /// a Telegram bot id): kind from the prefix; masks are rejected.
+    Format,
+    /// A session cookie's value: must look random and hold a digit.
+    Cookie,
+    /// A password given to a command (`mysql -p…`, `curl -u user:…`,
+    /// `sshpass -p …`, `--token …`): references and masks are rejected.
+    Command,
+    /// A password written in prose (`my password is …`): must mix letters
+    /// with digits or symbols.
+    Prose,
 }
 
 /// One compiled built-in rule.
 #[derive(Debug)]
 pub(crate) struct Rule {
-    /// The kind reported (for [`Check::Assignment`], the kind is derived
-    /// from the key name instead).
+    /// The kind reported (for [`Check::Assignment`] the kind is derived
+    /// from the key name instead, for [`Check::Format`] from the prefix).
     pub kind: Cow<'static, str>,
     pub regex: Regex,
     pub check: Check,
@@ -78,7 +125,7 @@ impl Rule {
     /// check rejects it.
     pub fn judge(&self, caps: &Captures) -> Option<(usize, usize, Cow<'static, str>)> {
         let value = match self.check {
-            Check::Assignment => caps
+            Check::Assignment | Check::Command => caps
                 .name("dq")
                 .or_else(|| caps.name("sq"))
                 .or_else(|| caps.name("bare"))?,
@@ -109,6 +156,26 @@ impl Rule {
                     return None;
                 }
                 Cow::Borrowed(assignment_kind(key))
+            }
+            Check::Format => format_kind(v, self.kind.clone())?,
+            Check::Cookie => {
+                if !cookie_is_secret(v) {
+                    return None;
+                }
+                self.kind.clone()
+            }
+            Check::Command => {
+                if !command_value_is_secret(v) {
+                    return None;
+                }
+                match caps.name("key") {
+                    Some(flag) => Cow::Borrowed(assignment_kind(flag.as_str())),
+                    None => self.kind.clone(),
+                }
+            }
+            Check::Prose => {
+                let end = value.start() + prose_password_len(v)?;
+                return Some((value.start(), end, self.kind.clone()));
             }
             Check::HighEntropy => {
                 // After `Bearer`/`Basic` the value is a credential by name.
@@ -149,7 +216,7 @@ pub(crate) fn builtin() -> Result<Vec<Rule>, regex::Error> {
         (
             "aws_secret_key",
             format!(
-                r#"(?i:aws_?secret(?:_?access)?_?key)["']?{SEP}["']?(?P<value>[A-Za-z0-9/+=]{{40}})(?:[^A-Za-z0-9/+=]|$)"#
+                r#"(?i:aws_?secret(?:_?access)?_?key|secret_?access_?key)["']?{SEP}["']?(?P<value>[A-Za-z0-9/+=]{{40}})(?:[^A-Za-z0-9/+=]|$)"#
             ),
             Check::Always,
         ),
@@ -186,15 +253,48 @@ pub(crate) fn builtin() -> Result<Vec<Rule>, regex::Error> {
             Check::Always,
         ),
         (
+            // GitLab (`glpat-`, deploy, runner, trigger… tokens), Hugging
+            // Face, npm, SendGrid; the kind comes from the prefix. (Three
+            // format rules rather than one: each keeps a fast literal or
+            // anchored search, which one alternation of them loses.)
+            "gitlab_token",
+            format!(
+                r"{B}(?P<value>gl(?:pat|dt|rt|ptt|cbt|soat|oas|ft|imt)-[A-Za-z0-9_\-]{{20,}}(?:\.[A-Za-z0-9_\-]+)*|hf_[A-Za-z0-9]{{30,}}{B}|npm_[A-Za-z0-9]{{36}}{B}|SG\.[A-Za-z0-9_\-]{{22}}\.[A-Za-z0-9_\-]{{43}})"
+            ),
+            Check::Format,
+        ),
+        (
+            // Telegram bot tokens, also in API URLs (`/bot<id>:AA…/`).
+            "telegram_bot_token",
+            format!(r"(?:{B}|bot)(?P<value>[0-9]{{8,10}}:AA[A-Za-z0-9_\-]{{33}})"),
+            Check::Format,
+        ),
+        (
+            // A token of a known format cut short by the `…` that ends a
+            // title (too short for its own rule); kind from the prefix.
+            "google_api_key",
+            format!(r"{B}(?P<value>{CUT_PREFIXES}[A-Za-z0-9_\-.]{{4,}})…\z"),
+            Check::Format,
+        ),
+        (
             "jwt",
             format!(r"{B}eyJ[A-Za-z0-9_\-]{{10,}}\.[A-Za-z0-9_\-]{{10,}}\.[A-Za-z0-9_\-]*"),
             Check::Always,
         ),
         (
             "url_credentials",
-            r#"[A-Za-z][A-Za-z0-9+.\-]*://[^\s/:@"'<>`]+:(?P<value>[^\s/@"'<>`]+)@[A-Za-z0-9\[]"#
+            r#"[A-Za-z][A-Za-z0-9+.\-]*://[^\s/:@"'<>`]*:(?P<value>[^\s/@"'<>`]+)@[A-Za-z0-9\[]"#
                 .to_string(),
             Check::UrlPassword,
+        ),
+        (
+            // Session cookies by name, in `Cookie:`/`Set-Cookie:` headers,
+            // `curl -b`, copied requests.
+            "session_cookie",
+            format!(
+                r"{B}(?i:connect\.sid|sessionid|session_id|session|sid|phpsessid|jsessionid|asp\.net_sessionid|[A-Za-z0-9_\-]*_session|(?:__Secure-|__Host-)?(?:next-auth|authjs)\.session-token|remember_[A-Za-z0-9_]*)=(?P<value>[A-Za-z0-9%+/=._\-~:!*]{{16,}})"
+            ),
+            Check::Cookie,
         ),
         (
             // The kind is derived from the key name (password, secret,
@@ -204,9 +304,39 @@ pub(crate) fn builtin() -> Result<Vec<Rule>, regex::Error> {
             Check::Assignment,
         ),
         (
+            // Environment entries written as a name and a value:
+            // `- name: DB_PASSWORD` / `value: …` (Kubernetes), and
+            // `{"name": "DB_PASSWORD", "value": "…"}` (ECS, Cloud Run).
+            "password",
+            format!(
+                r#"{B}name["']?[ \t]*[:=][ \t]*["']?(?P<key>{ASSIGN_KEY})["']?[ \t]*(?:,[ \t]*|\r?\n\+?[ \t]*|[ \t]+)["']?value["']?(?P<sep>[ \t]*[:=][ \t]*){VALUE}"#
+            ),
+            Check::Assignment,
+        ),
+        (
+            // Passwords on command lines: `mysql -p<pw>`, `sshpass -p <pw>`,
+            // `curl -u user:<pw>`, `redis-cli -a <pw>`, `docker login -p`,
+            // openssl `pass:<pw>`, keytool `-storepass <pw>`, `.netrc`
+            // lines, and `--password <pw>`-style flags (kind from the flag).
+            "password",
+            format!(
+                r#"(?:{B}(?:mysql|mariadb)(?:dump|admin|sh|-dump)?{ARGS}-p|{B}sshpass(?:[ \t]+-[A-Za-z])*[ \t]+-p[ \t]*|{B}curl{ARGS}(?:-u|--user)(?:[ \t]+|=)?["']?[^\s:"'$]*:|{B}redis-cli{ARGS}-a[ \t]+|{B}docker[ \t]+login{ARGS}(?:-p|--password)(?:[ \t]+|=)|-pass(?:in|out)?[ \t]+pass:|-(?:src|dest)?(?:store|key)pass[ \t]+|{B}machine[ \t]+[^\s]+[\s+]+login[ \t]+[^\s]+[\s+]+password[ \t]+|--(?P<key>[A-Za-z0-9\-]*(?i:password|passwd|token|secret|api-key|apikey))[ \t]+)(?:'(?P<sq>[^'\n]*)'|"(?P<dq>[^"\n]*)"|(?P<bare>[^\s'"`]+))"#
+            ),
+            Check::Command,
+        ),
+        (
+            // `my password is …`, `the db password for staging was …`,
+            // `log in with password …`: prompts, titles, notes.
+            "password",
+            format!(
+                r#"(?i:{B}(?:password|passphrase|passwd)(?:[ \t]+(?:for|of|on|to)(?:[ \t]+[^\s]+){{1,4}}?)?[ \t]+(?:is|was)[ \t]*:?[ \t]+|{B}(?:with|using|use)[ \t]+(?:(?:the|a|my)[ \t]+)?(?:password|passphrase)[ \t]+)["'`]?(?P<value>[^\s"'`]+)"#
+            ),
+            Check::Prose,
+        ),
+        (
             "high_entropy",
             format!(
-                r#"(?:(?P<key>{ENTROPY_KEY})["']?{SEP}|{B}(?i:bearer|basic)[ \t]+)["']?(?P<value>[A-Za-z0-9+/=_\-.~]{{20,}})"#
+                r#"(?:(?P<key>{ENTROPY_KEY})["']?{SEP}|{B}(?i:bearer|basic)[ \t]+|{B}(?i:authorization)["']?{SEP}["']?[A-Za-z]+[ \t]+)["']?(?P<value>[A-Za-z0-9+/=_\-.~]{{20,}})"#
             ),
             Check::HighEntropy,
         ),
@@ -483,6 +613,17 @@ pub(crate) fn assignment_value_is_secret(key: &str, sep: &str, v: &str, quoted: 
     if op == ":" && v.starts_with(['!', '*']) {
         return false;
     }
+    // `POSTGRES_PASSWORD: changeme` (compose, k8s): an environment name
+    // maps to a literal; code would use a camelCase name there.
+    let env_name = !key.chars().any(|c| c.is_ascii_lowercase());
+    if env_name
+        && op == ":"
+        && v.chars().any(|c| c.is_ascii_lowercase())
+        && v.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    {
+        return true;
+    }
     if is_code_reference(v) {
         return false;
     }
@@ -558,6 +699,60 @@ fn is_path(v: &str) -> bool {
         })
 }
 
+/// The kind of a token found by its prefix (see [`PREFIX_KINDS`]; the
+/// rule's own kind without one), unless its body is a mask
+/// (`glpat-xxxxxxxxxxxxxxxxxxxx`) or has fewer than two of upper case,
+/// lower case and digits.
+fn format_kind(v: &str, fallback: Cow<'static, str>) -> Option<Cow<'static, str>> {
+    let (kind, body) = match PREFIX_KINDS.iter().find(|(p, _)| v.starts_with(p)) {
+        Some(&(_, "gitlab_token")) => (
+            Cow::Borrowed("gitlab_token"),
+            v.split_once('-').map_or(v, |(_, b)| b),
+        ),
+        Some(&(prefix, kind)) => (Cow::Borrowed(kind), &v[prefix.len()..]),
+        // `<bot id>:AA<body>`.
+        None => (fallback, v.split_once(":AA").map_or(v, |(_, b)| b)),
+    };
+    let classes = [
+        body.chars().any(|c| c.is_ascii_uppercase()),
+        body.chars().any(|c| c.is_ascii_lowercase()),
+        body.chars().any(|c| c.is_ascii_digit()),
+    ];
+    (!is_placeholder(body) && classes.iter().filter(|&&c| c).count() >= 2).then_some(kind)
+}
+
+/// A session cookie's value: long, random-looking and holding a digit
+/// (`session=requests.Session` is code).
+fn cookie_is_secret(v: &str) -> bool {
+    !is_placeholder(v)
+        && v.chars().any(|c| c.is_ascii_digit())
+        && !is_code_reference(v)
+        && shannon_entropy(v) >= 3.0
+}
+
+/// A password given to a command: not a reference or mask, not the next
+/// option, not a word that names no value.
+fn command_value_is_secret(v: &str) -> bool {
+    v.chars().count() >= 3 && !v.starts_with('-') && !is_placeholder(v) && !names_no_value(v)
+}
+
+/// The length of a password written in prose (`is hunter2-Blue!7,` →
+/// without the comma), if the word after `password is` is one: letters
+/// mixed with digits or symbols, not code or a reference.
+fn prose_password_len(v: &str) -> Option<usize> {
+    let word = v.trim_end_matches(['.', ',', ';', ':', ')', '?']);
+    let letters = word.chars().any(|c| c.is_alphabetic());
+    let digits = word.chars().any(|c| c.is_ascii_digit());
+    let symbols = word.chars().any(|c| "!@#$%^&*+=~".contains(c));
+    let secret = word.chars().count() >= 6
+        && letters
+        && (digits || symbols)
+        && !word.contains(['(', ')', '[', ']', '{', '}', '<', '>'])
+        && !is_placeholder(word)
+        && !names_no_value(word);
+    secret.then_some(word.len())
+}
+
 /// `sk-…` strings: prefixed project/service keys always; a bare `sk-` only
 /// with upper case, lower case and digits (real keys are random base62).
 fn openai_like(v: &str) -> bool {
@@ -608,8 +803,13 @@ pub(crate) fn looks_random(key: &str, v: &str) -> bool {
     if v.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
         return hex_is_secret(key, v);
     }
-    // Paths and dotted names.
-    if v.matches('/').count() >= 2 || v.starts_with('/') || is_code_reference(v) {
+    // Paths and dotted names; `name=value` pairs (a cookie header's
+    // content, not one credential) unless `=` only pads base64.
+    if v.matches('/').count() >= 2
+        || v.starts_with('/')
+        || is_code_reference(v)
+        || v.trim_end_matches('=').contains('=')
+    {
         return false;
     }
     let upper = v.chars().any(|c| c.is_ascii_uppercase());
@@ -814,6 +1014,7 @@ mod tests {
         // Environment text is literal; code reads values.
         for (key, sep, v) in [
             ("DB_PASSWORD", "=", "maple.Blue64"),
+            ("POSTGRES_PASSWORD", ": ", "changeme"),
             ("password", "=", "Velvet3816.falcon"),
             ("password", ": ", "maple.Blue64"),
         ] {
@@ -917,11 +1118,55 @@ mod tests {
     }
 
     #[test]
+    fn token_formats_by_prefix() {
+        let kind = |v: &str| format_kind(v, Cow::Borrowed("telegram_bot_token"));
+        assert_eq!(
+            kind("glpat-Zq8vN3kLp0Wx7TbR2mYc").as_deref(),
+            Some("gitlab_token")
+        );
+        assert_eq!(
+            kind("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").as_deref(),
+            Some("huggingface_token")
+        );
+        assert_eq!(
+            kind("7123456789:AAHk3Zq8vN3kLp0Wx7TbR2mYcQ4sD9fG1hJ").as_deref(),
+            Some("telegram_bot_token")
+        );
+        assert_eq!(kind("AIzacWNlIzV").as_deref(), Some("google_api_key"));
+        assert_eq!(kind("glpat-xxxxxxxxxxxxxxxxxxxx"), None);
+        assert_eq!(kind("npm_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"), None);
+        assert_eq!(kind("7123456789:AAxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"), None);
+    }
+
+    #[test]
+    fn command_and_prose_passwords() {
+        assert!(command_value_is_secret("S3cret"));
+        for v in ["$MYSQL_PWD", "<password>", "--port", "password", "xx"] {
+            assert!(!command_value_is_secret(v), "{v}");
+        }
+        assert_eq!(
+            prose_password_len("hunter2-Blue!7,"),
+            Some("hunter2-Blue!7".len())
+        );
+        for v in ["required", "incorrect.", "8", "sha256(x)", "$DB_PASSWORD"] {
+            assert_eq!(prose_password_len(v), None, "{v}");
+        }
+    }
+
+    #[test]
     fn kinds_from_names() {
         assert_eq!(assignment_kind("DB_PASSWORD"), "password");
         assert_eq!(assignment_kind("GITHUB_TOKEN"), "token");
         assert_eq!(assignment_kind("client_secret"), "secret");
         assert_eq!(assignment_kind("X_API_KEY"), "api_key");
+        assert_eq!(assignment_kind("REDIS_PASS"), "password");
+        let key = compile(&format!("^{ASSIGN_KEY}$")).unwrap();
+        for name in ["DB_PASS", "smtp.pass", "PASS", "MYSQL_ROOT_PWD"] {
+            assert!(key.is_match(name), "{name}");
+        }
+        for name in ["bypass", "compass", "PASSAGE", "max_tokens"] {
+            assert!(!key.is_match(name), "{name}");
+        }
     }
 
     #[test]
