@@ -23,6 +23,43 @@ fn planted() -> Vec<(&'static str, String, String)> {
     let mut add = |kind: &'static str, before: &str, secret: &str, after: &str| {
         v.push((kind, format!("{before}{secret}{after}"), secret.to_string()));
     };
+    // Formats that once reached a server verbatim.
+    add(
+        "gitlab_token",
+        "git clone https://oauth2:",
+        "glpat-JRftKdoahYAl0kGthaqd",
+        "@gitlab.com/g/p",
+    );
+    add(
+        "huggingface_token",
+        "login with ",
+        "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",
+        " then pull",
+    );
+    add(
+        "npm_token",
+        "//registry.npmjs.org/:_authToken=",
+        "npm_SL5Ech5ClV7NxwZ3UsELtOmTK0G8MGnzQoeC",
+        "\n",
+    );
+    add(
+        "sendgrid_key",
+        "mail key ",
+        "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",
+        " set",
+    );
+    add(
+        "telegram_bot_token",
+        "bot ",
+        "5097895728:AA-T1YSGz1CjaMiybkyLnlfHZ399ApWeI40",
+        " ready",
+    );
+    add(
+        "session_cookie",
+        "Cookie: connect.sid=",
+        "s%3ASNuDw_Zx3uS3XRuq6jVP8Yj0Wl9tERRr.5ELtr6w6j8EDLh5APElL62QXgtPWY0IB4LN0%2BRp9H47",
+        "",
+    );
     add(
         "aws_access_key",
         "aws configure: key ",
