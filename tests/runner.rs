@@ -10,6 +10,7 @@ mod foundation;
 mod hook;
 mod plugin;
 mod redact;
+mod redact_precision;
 mod server;
 mod share;
 mod state;
