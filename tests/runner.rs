@@ -13,6 +13,7 @@ mod hook;
 mod plugin;
 mod real_transcripts;
 mod redact;
+mod redact_precision;
 mod server;
 mod server_limits;
 mod share;
