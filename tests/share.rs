@@ -48,6 +48,16 @@ fn id_of(url: &str) -> String {
     url.trim().rsplit('/').next().unwrap().to_string()
 }
 
+/// S1 of a new project shared with a new server, which then stops:
+/// (server, project, server session id).
+fn shared_then_server_down(env: &TestEnv) -> (TestServer, PathBuf, String) {
+    let mut server = TestServer::start(env);
+    let p = project(env, &[S1], 1);
+    let id = id_of(&stdout(&share_cmd(env, &p, &server, &[S1, "--allow-repo"])));
+    server.stop();
+    (server, p, id)
+}
+
 #[test]
 fn cold_and_warm_shares_print_only_the_url_and_stream_everything() {
     let env = TestEnv::new();
@@ -430,15 +440,7 @@ fn a_share_that_fails_changes_nothing() {
 fn unshare_with_the_server_down_says_once_what_was_done_and_the_daemon_finishes_later() {
     let env = TestEnv::new();
     let _daemon = DaemonGuard { env: &env };
-    let mut server = TestServer::start(&env);
-    let p = project(&env, &[S1], 1);
-    let id = id_of(&stdout(&share_cmd(
-        &env,
-        &p,
-        &server,
-        &[S1, "--allow-repo"],
-    )));
-    server.stop();
+    let (mut server, p, id) = shared_then_server_down(&env);
     // A line written while the server is down: the daemon starts retrying.
     let path = env.project_dir(&p).join(format!("{S1}.jsonl"));
     append(&path, &[user_line("late", &p, "one more")]);
@@ -1171,15 +1173,7 @@ fn a_share_that_cannot_be_recorded_says_which_file_and_that_it_exists_on_the_ser
 fn a_delete_that_failed_because_the_server_was_down_can_be_run_again() {
     let env = TestEnv::new();
     let _daemon = DaemonGuard { env: &env };
-    let mut server = TestServer::start(&env);
-    let p = project(&env, &[S1], 1);
-    let id = id_of(&stdout(&share_cmd(
-        &env,
-        &p,
-        &server,
-        &[S1, "--allow-repo"],
-    )));
-    server.stop();
+    let (mut server, p, id) = shared_then_server_down(&env);
     let url = server.url.clone();
     let unshare = |extra: &[&str]| {
         let mut args = vec!["session", "unshare", S1, "--delete", "-s", &url];
